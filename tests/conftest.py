@@ -1,0 +1,43 @@
+"""Shared fixtures: the repository root and a papermill runner for the solution notebooks."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture
+def run_notebook(tmp_path: Path):
+    """Execute a solution notebook with papermill and return the executed notebook.
+
+    Usage: ``nb = run_notebook("solutions/01_attention.ipynb", {"param": value})``.
+    The kernel starts in the repository root, as an instructor's papermill run does.
+    """
+    import nbformat
+    import papermill
+
+    def run(relative: str, parameters: dict | None = None, timeout: int = 600):
+        output = tmp_path / Path(relative).name
+        papermill.execute_notebook(
+            str(ROOT / relative),
+            str(output),
+            parameters=parameters or {},
+            cwd=str(ROOT),
+            kernel_name="python3",
+            progress_bar=False,
+            execution_timeout=timeout,
+        )
+        return nbformat.read(output, as_version=4)
+
+    return run
+
