@@ -40,4 +40,3 @@ def run_notebook(tmp_path: Path):
         return nbformat.read(output, as_version=4)
 
     return run
-

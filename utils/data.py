@@ -283,9 +283,7 @@ def _tokenize_archive(archive: Path) -> dict[str, np.ndarray]:
 
 def _load_tokenized(archive: Path) -> dict[str, np.ndarray]:
     """Token ids of every review, cached under a key of the archive's bytes and the tokenizer."""
-    key = hashlib.sha256(
-        f"{_file_digest(archive)}|{TOKENIZER_VERSION}".encode()
-    ).hexdigest()[:16]
+    key = hashlib.sha256(f"{_file_digest(archive)}|{TOKENIZER_VERSION}".encode()).hexdigest()[:16]
     cache = _cache_dir() / f"imdb-tokens-{key}.npz"
     if cache.is_file():
         try:
@@ -428,7 +426,9 @@ def encode_reviews(texts, maxlen: int, num_words: int = 10000) -> np.ndarray:
         (len(texts), maxlen) int32 word indices, ready for ``model.predict``.
     """
     if isinstance(texts, str):
-        raise TypeError("encode_reviews takes a list of reviews; wrap one review in a list: [text].")
+        raise TypeError(
+            "encode_reviews takes a list of reviews; wrap one review in a list: [text]."
+        )
     texts = list(texts)
     if not texts or not all(isinstance(t, str) for t in texts):
         raise TypeError("encode_reviews needs a non-empty list of strings.")
@@ -447,7 +447,6 @@ def encode_reviews(texts, maxlen: int, num_words: int = 10000) -> np.ndarray:
         for row in ragged.numpy()
     ]
     return _pad(sequences, maxlen)
-
 
 
 def load_imdb_texts() -> tuple[tuple[list[str], np.ndarray], tuple[list[str], np.ndarray]]:
