@@ -45,7 +45,7 @@ lint: $(STAMP)
 
 test: lint mathjax
 	$(PY) -m pytest tests
-	COURSE_NBVAL_SMOKE=1 $(PY) -m pytest --nbval $(NOTEBOOKS)
+	COURSE_NBVAL_SMOKE=1 $(PY) -m pytest --nbval --nbval-current-env $(NOTEBOOKS)
 
 clean:
 	rm -rf _build _mathjax

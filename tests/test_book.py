@@ -183,3 +183,18 @@ def test_colab_link_opens_this_notebook(browser, server, page):
     )
     expected = f"https://colab.research.google.com/github/{repo}/blob/{branch}/{page}.ipynb"
     assert links == [expected] or set(links) == {expected}, links
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_download_button_serves_the_notebook(browser, server, page):
+    _open(browser, f"{server}/{page}.html")
+    links = browser.execute_script(
+        "return Array.from(document.querySelectorAll('a.btn-download-source-button'))"
+        ".map(a => a.href)"
+    )
+    assert links and all(link.endswith(f"_sources/{page}.ipynb") for link in links), links
+    import urllib.request
+
+    with urllib.request.urlopen(links[0]) as response:
+        notebook = nbformat.reads(response.read().decode("utf-8"), as_version=4)
+    assert notebook.cells == nbformat.read(ROOT / f"{page}.ipynb", as_version=4).cells

@@ -97,3 +97,10 @@ def test_generate_is_idempotent_and_detects_stale_chapters(tmp_path):
     (tmp_path / "chapters" / "01_x.ipynb").write_text("{}")
     assert len(chapters.generate(tmp_path, check=True)) == 1
     assert (tmp_path / "chapters" / "01_x.ipynb").read_text() == "{}"  # check writes nothing
+
+
+def test_check_cell_outputs_are_cleared_for_students():
+    check = _executed("check_qkv(qkv)")
+    student = chapters.student_version(_notebook(check), "t.ipynb")
+    assert student.cells[0].source == "check_qkv(qkv)"
+    assert student.cells[0].outputs == [] and student.cells[0].execution_count is None

@@ -6,7 +6,8 @@ Run ``python -m utils.chapters`` (``make chapters``). For every
 * each code region between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
   ``raise NotImplementedError(...)`` at the marker's indentation (the function's
   signature, docstring and any lines outside the markers are kept), and the
-  outputs of such exercise cells are cleared;
+  outputs of such exercise cells are cleared, and so are the outputs of the cells that
+  call a ``check_*`` function (a stored tick would tell students their stub passed);
 * each such region in a markdown cell becomes "*Your answer here.*";
 * the markdown cells that open and close a solution block (sphinx-exercise's
   ``solution-start`` / ``solution-end``) are dropped, and exercise labels are
@@ -32,6 +33,7 @@ STUB = 'raise NotImplementedError("Exercise: replace this line with your solutio
 ANSWER = "*Your answer here.*"
 _GATE = re.compile(r"^\s*(```+|:::+)\{solution-(start|end)\}")
 _LABEL = re.compile(r"^:label:.*\n?", flags=re.MULTILINE)
+_CHECK_CALL = re.compile(r"\bcheck_\w+\(")
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,7 +120,7 @@ def student_version(solution: nbformat.NotebookNode, name: str) -> nbformat.Note
                 cell.source = _LABEL.sub("", cell.source)
         elif cell.cell_type == "code":
             cell.source, found = strip_solutions(cell.source, STUB, where)
-            if found:
+            if found or _CHECK_CALL.search(cell.source):
                 cell.outputs = []
                 cell.execution_count = None
         cells.append(cell)

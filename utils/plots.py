@@ -28,20 +28,13 @@ def plot_attention_weights(
     ax.set_xlabel("key token")
     ax.set_ylabel("query token")
     ax.set_title(title)
-    # The weights are often nearly equal, so the numbers say more than the colours.
-    if weights.shape[0] <= 9:
-        decimals = 3 if weights.shape[1] <= 5 else 2
+    # Nearly equal weights look very different on an auto-scaled colour bar, so small
+    # matrices also get their numbers (larger ones would be too crowded).
+    if max(weights.shape) <= 5:
         middle = (weights.min() + weights.max()) / 2
         for (row, column), value in np.ndenumerate(weights):
-            ax.text(
-                column,
-                row,
-                f"{value:.{decimals}f}",
-                ha="center",
-                va="center",
-                fontsize=9 if decimals == 3 else 7,
-                color="black" if value > middle else "white",
-            )
+            color = "black" if value > middle else "white"
+            ax.text(column, row, f"{value:.3f}", ha="center", va="center", color=color)
 
 
 def plot_attention_heads(weights: np.ndarray, tokens: list[str], title: str) -> plt.Figure:
