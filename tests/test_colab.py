@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,7 +21,10 @@ def test_notebook_outside_the_repository_clones_utils_and_runs(tmp_path, monkeyp
         pytest.skip("the repository has no commit to clone")
     workdir = tmp_path / "colab"
     workdir.mkdir()
-    shutil.copy(NOTEBOOK, workdir / NOTEBOOK.name)
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    # A last cell reports where `utils` was imported from.
+    notebook.cells.append(nbformat.v4.new_code_cell("import utils\nprint(utils.__file__)"))
+    nbformat.write(notebook, workdir / NOTEBOOK.name)
     # Colab would clone the GitHub URL of _config.yml; here the clone points at this checkout.
     monkeypatch.setenv("COURSE_REPO_URL", str(ROOT))
     monkeypatch.delenv("PYTHONPATH", raising=False)
@@ -44,3 +46,5 @@ def test_notebook_outside_the_repository_clones_utils_and_runs(tmp_path, monkeyp
         if output.get("output_type") == "error"
     ]
     assert not errors
+    imported_from = Path(executed.cells[-1].outputs[0]["text"].strip())
+    assert imported_from.is_relative_to(clone), f"utils came from {imported_from}, not the clone"

@@ -27,9 +27,12 @@ def _stored_text(notebook) -> str:
     return "\n".join(parts)
 
 
-@pytest.mark.skipif(
+needs_data = pytest.mark.skipif(
     not os.environ.get("COURSE_DATA_DIR"), reason="needs COURSE_DATA_DIR with the aclImdb archive"
 )
+
+
+@needs_data
 def test_smoke_run_writes_results_for_every_model(run_notebook, tmp_path):
     results_path = tmp_path / "results.json"
     run_notebook(
@@ -59,10 +62,9 @@ def test_smoke_run_writes_results_for_every_model(run_notebook, tmp_path):
     assert results["tuned_lstm"]["params"] == PARAMS["stacked_lstm"]
 
 
+@needs_data
 def test_subset_of_models_runs(run_notebook, tmp_path):
     """Only the best model: every other section must skip itself cleanly."""
-    if not os.environ.get("COURSE_DATA_DIR"):
-        pytest.skip("needs COURSE_DATA_DIR with the aclImdb archive")
     results_path = tmp_path / "results.json"
     notebook = run_notebook(
         NOTEBOOK,

@@ -10,8 +10,10 @@ Run ``python -m utils.chapters`` (``make chapters``). For every
   call a ``check_*`` function (a stored tick would tell students their stub passed);
 * each such region in a markdown cell becomes "*Your answer here.*";
 * the markdown cells that open and close a solution block (sphinx-exercise's
-  ``solution-start`` / ``solution-end``) are dropped, and exercise labels are
-  removed, so the two versions of a chapter can live in one book;
+  ``solution-start`` / ``solution-end``) are dropped, with any written answer that
+  follows the ``solution-start`` directive in the same cell (in the book that answer
+  shows inside the solution's drop-down), and exercise labels are removed, so the two
+  versions of a chapter can live in one book;
 * everything else is copied unchanged. Generating twice gives identical files.
 
 ``python -m utils.chapters --check`` exits 1 when ``chapters/`` is stale.
