@@ -104,3 +104,25 @@ def test_check_cell_outputs_are_cleared_for_students():
     student = chapters.student_version(_notebook(check), "t.ipynb")
     assert student.cells[0].source == "check_qkv(qkv)"
     assert student.cells[0].outputs == [] and student.cells[0].execution_count is None
+
+
+def test_gates_inside_other_markdown_keep_the_surrounding_text():
+    notebook = _notebook(
+        nbformat.v4.new_markdown_cell(
+            "```{exercise}\n:label: ex-b\nWhy?\n```\n\n"
+            "```{solution-start} ex-b\n:class: dropdown\n```\n*Answer.* Memory."
+        ),
+        nbformat.v4.new_markdown_cell("A written answer in a cell of its own."),
+        nbformat.v4.new_markdown_cell("```{solution-end}\n```\n\n## Next section"),
+    )
+    student = chapters.student_version(notebook, "t.ipynb")
+    assert [cell.source for cell in student.cells] == [
+        "```{exercise}\nWhy?\n```",
+        "## Next section",
+    ]
+
+
+def test_solution_start_without_end_is_an_error():
+    notebook = _notebook(nbformat.v4.new_markdown_cell("```{solution-start} ex-c\n```\nAnswer"))
+    with pytest.raises(chapters.MarkerError, match="no solution-end"):
+        chapters.student_version(notebook, "t.ipynb")

@@ -9,11 +9,11 @@ Run ``python -m utils.chapters`` (``make chapters``). For every
   outputs of such exercise cells are cleared, and so are the outputs of the cells that
   call a ``check_*`` function (a stored tick would tell students their stub passed);
 * each such region in a markdown cell becomes "*Your answer here.*";
-* the markdown cells that open and close a solution block (sphinx-exercise's
-  ``solution-start`` / ``solution-end``) are dropped, with any written answer that
-  follows the ``solution-start`` directive in the same cell (in the book that answer
-  shows inside the solution's drop-down), and exercise labels are removed, so the two
-  versions of a chapter can live in one book;
+* sphinx-exercise's ``solution-start`` / ``solution-end`` directives are removed, and
+  so is all markdown between them (a written answer, which the book shows inside the
+  solution's drop-down); code cells between them are kept, with their solution regions
+  stubbed; exercise labels are removed, so the two versions of a chapter can live in
+  one book;
 * everything else is copied unchanged. Generating twice gives identical files.
 
 ``python -m utils.chapters --check`` exits 1 when ``chapters/`` is stale.
@@ -33,7 +33,9 @@ BEGIN = "### BEGIN SOLUTION"
 END = "### END SOLUTION"
 STUB = 'raise NotImplementedError("Exercise: replace this line with your solution.")'
 ANSWER = "*Your answer here.*"
-_GATE = re.compile(r"^\s*(```+|:::+)\{solution-(start|end)\}")
+# A whole sphinx-exercise gate directive, from its opening fence to its closing fence.
+_GATE_START = re.compile(r"^(`{3,}|:{3,})\{solution-start\}.*?^\1[ \t]*$\n?", re.M | re.S)
+_GATE_END = re.compile(r"^(`{3,}|:{3,})\{solution-end\}.*?^\1[ \t]*$\n?", re.M | re.S)
 _LABEL = re.compile(r"^:label:.*\n?", flags=re.MULTILINE)
 _CHECK_CALL = re.compile(r"\bcheck_\w+\(")
 
@@ -108,15 +110,35 @@ def strip_solutions(source: str, replacement: str, where: str) -> tuple[str, boo
     return "\n".join(out), found
 
 
+def _strip_gates(source: str, inside: bool) -> tuple[str, bool]:
+    """Remove solution gates, and the written answers between them, from markdown.
+
+    Returns the text students see and whether the cell ends inside a solution block.
+    """
+    kept = []
+    position = 0
+    while True:
+        pattern = _GATE_END if inside else _GATE_START
+        match = pattern.search(source, position)
+        if not inside:
+            kept.append(source[position : match.start() if match else len(source)])
+        if not match:
+            return "".join(kept), inside
+        inside, position = not inside, match.end()
+
+
 def student_version(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     """The student notebook for one solution notebook (the input is not modified)."""
     notebook = copy.deepcopy(solution)
     cells = []
+    inside_gate = False
     for index, cell in enumerate(notebook.cells):
         where = f"{name}, cell {index}"
         if cell.cell_type == "markdown":
-            if _GATE.match(cell.source):
+            cell.source, inside_gate = _strip_gates(cell.source, inside_gate)
+            if not cell.source.strip():
                 continue
+            cell.source = cell.source.strip("\n")
             cell.source, _ = strip_solutions(cell.source, ANSWER, where)
             if "{exercise" in cell.source:
                 cell.source = _LABEL.sub("", cell.source)
@@ -126,6 +148,8 @@ def student_version(solution: nbformat.NotebookNode, name: str) -> nbformat.Note
                 cell.outputs = []
                 cell.execution_count = None
         cells.append(cell)
+    if inside_gate:
+        raise MarkerError(f"{name}: a solution-start directive has no solution-end.")
     notebook.cells = cells
     return notebook
 
