@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 
-import nbformat
 import numpy as np
 import pytest
+from notebook_code import notebook_definitions
 
 from utils import checks
 from utils.checks import CheckFailed
@@ -41,21 +40,9 @@ MULTI_HEAD_REF = [[-0.014189613, -0.0040299008, -0.006756286],
                   [-0.006394562, -0.0006626115, -0.002219108]]  # fmt: skip
 
 
-def load_functions(path: Path) -> dict:
-    """Exec the notebook's cells that define the chapter's functions, in notebook order."""
-    namespace: dict = {"np": np}
-    pattern = re.compile(rf"^def ({'|'.join(FUNCTIONS)})\(", flags=re.MULTILINE)
-    for cell in nbformat.read(path, as_version=4).cells:
-        if cell.cell_type == "code" and pattern.search(cell.source):
-            exec(compile(cell.source, f"{path.name}", "exec"), namespace)
-    missing = [name for name in FUNCTIONS if name not in namespace]
-    assert not missing, f"{path.name} defines no {missing}"
-    return namespace
-
-
 @pytest.fixture(scope="module")
 def sol() -> dict:
-    return load_functions(SOLUTION)
+    return notebook_definitions(SOLUTION, FUNCTIONS)
 
 
 @pytest.fixture(scope="module")
@@ -222,7 +209,7 @@ def test_checks_pass_for_the_solution(sol, capsys):
 
 
 def test_student_stubs_get_the_not_implemented_message():
-    student = load_functions(CHAPTER)
+    student = notebook_definitions(CHAPTER, FUNCTIONS)
     for name, check in (
         ("qkv", checks.check_qkv),
         ("softmax", checks.check_softmax),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import ast
 import os
 from pathlib import Path
 
 import nbformat
 import numpy as np
 import pytest
+from notebook_code import notebook_definitions
 
 from utils import checks
 from utils.checks import CheckFailed
@@ -22,24 +22,6 @@ ATOL = 1e-6
 pytestmark = pytest.mark.skipif(
     not os.environ.get("COURSE_DATA_DIR"), reason="needs COURSE_DATA_DIR (the uuml data)"
 )
-
-
-def notebook_definitions(path: Path) -> dict:
-    """Execute the imports and function definitions of a notebook's code cells.
-
-    Only top-level ``import`` and ``def`` statements run (not the setup cell, which may
-    clone the repository, nor cells that compute or plot), so the functions can be
-    tested on their own.
-    """
-    namespace: dict = {}
-    for cell in nbformat.read(path, as_version=4).cells:
-        if cell.cell_type != "code" or "REPO_URL" in cell.source:
-            continue
-        tree = ast.parse(cell.source)
-        keep = (ast.Import, ast.ImportFrom, ast.FunctionDef)
-        tree.body = [node for node in tree.body if isinstance(node, keep)]
-        exec(compile(tree, str(path), "exec"), namespace)
-    return namespace
 
 
 @pytest.fixture(scope="module")
