@@ -6,7 +6,10 @@ import json
 import os
 
 import nbformat
+import numpy as np
 import pytest
+
+from utils import checks
 
 NOTEBOOK = "solutions/03_imdb.ipynb"
 MODELS = ["dense", "simple_rnn", "lstm", "stacked_lstm", "tuned_lstm", "best"]
@@ -89,3 +92,83 @@ def test_stored_outputs_show_the_parameter_counts(root):
     text = _stored_text(notebook)
     for count in PARAMS.values():
         assert f"Total params: {count:,}" in text, count
+
+
+# ------------------------------------------------ the nearest-neighbour exercise check
+
+
+def _cosine_neighbours(embeddings, vocabulary, word, k=8):
+    if word not in vocabulary:
+        raise ValueError(f"{word!r} is not in the vocabulary")
+    norms = np.linalg.norm(embeddings, axis=1)
+    similarity = embeddings @ embeddings[vocabulary[word]] / (norms * norms[vocabulary[word]])
+    similarity[vocabulary[word]] = -np.inf
+    words = {i: w for w, i in vocabulary.items()}
+    return [(words[i], float(similarity[i])) for i in np.argsort(-similarity)[:k]]
+
+
+def _dot_product(embeddings, vocabulary, word, k=8):
+    if word not in vocabulary:
+        raise ValueError(word)
+    scores = embeddings @ embeddings[vocabulary[word]]
+    scores[vocabulary[word]] = -np.inf
+    words = {i: w for w, i in vocabulary.items()}
+    return [(words[i], float(scores[i])) for i in np.argsort(-scores)[:k]]
+
+
+def _keeps_itself(embeddings, vocabulary, word, k=8):
+    if word not in vocabulary:
+        raise ValueError(word)
+    norms = np.linalg.norm(embeddings, axis=1)
+    similarity = embeddings @ embeddings[vocabulary[word]] / (norms * norms[vocabulary[word]])
+    words = {i: w for w, i in vocabulary.items()}
+    return [(words[i], float(similarity[i])) for i in np.argsort(-similarity)[:k]]
+
+
+def _ascending(embeddings, vocabulary, word, k=8):
+    return _cosine_neighbours(embeddings, vocabulary, word, k=len(vocabulary))[::-1][:k]
+
+
+def _key_error(embeddings, vocabulary, word, k=8):
+    vocabulary[word]  # raises KeyError for unknown words
+    return _cosine_neighbours(embeddings, vocabulary, word, k)
+
+
+def _stub(embeddings, vocabulary, word, k=8):
+    raise NotImplementedError
+
+
+def test_check_nearest_neighbours_passes_a_correct_function(capsys):
+    checks.check_nearest_neighbours(_cosine_neighbours)
+    assert "✓" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("wrong", "message"),
+    [
+        (_dot_product, "plain dot product"),
+        (_keeps_itself, "its own nearest neighbour"),
+        (_ascending, "reversed"),
+        (_key_error, "raised KeyError"),
+        (_stub, "not implemented yet"),
+    ],
+)
+def test_check_nearest_neighbours_names_the_mistake(wrong, message):
+    with pytest.raises(checks.CheckFailed, match=message):
+        checks.check_nearest_neighbours(wrong)
+
+
+@needs_data
+@pytest.mark.parametrize(
+    ("parameters", "message"),
+    [
+        ({"models": ["lstn"]}, "unknown model key"),
+        ({"epochs_scale": 0}, "epochs_scale must be a positive number"),
+        ({"train_samples": 10}, "train_samples must be None"),
+    ],
+)
+def test_bad_parameters_fail_before_training(run_notebook, parameters, message):
+    import papermill
+
+    with pytest.raises(papermill.PapermillExecutionError, match=message):
+        run_notebook(NOTEBOOK, parameters, timeout=60)

@@ -597,6 +597,61 @@ def check_rnn_layer(rnn_layer: Callable[..., Any]) -> None:
     _passed(f"rnn_layer: all {T} hidden states and outputs agree with the reference.")
 
 
+# ---------------------------------------------------------------- chapter 3: IMDB
+
+
+def check_nearest_neighbours(nearest_neighbours: Callable[..., Any]) -> None:
+    """Check ``nearest_neighbours(embeddings, vocabulary, word, k)`` on a toy table.
+
+    The toy rows are chosen so that the common mistakes give a different order: a plain dot
+    product (no normalisation) ranks the long vector "huge" first, and forgetting to leave out
+    the word itself ranks "good" first.
+    """
+    toy = np.array([[1.0, 0.0], [0.9, 0.1], [5.0, 5.0], [0.0, 1.0], [-1.0, 0.0]])
+    vocabulary = {"good": 0, "great": 1, "huge": 2, "plot": 3, "bad": 4}
+    norms = np.linalg.norm(toy, axis=1)
+    cosine = toy @ toy[0] / (norms * norms[0])
+    expected = ["great", "huge", "plot", "bad"]
+    found = _call(nearest_neighbours, toy, vocabulary, "good", 4)
+    try:
+        words = [str(word) for word, _ in found]
+        similarities = np.array([float(sim) for _, sim in found])
+    except (TypeError, ValueError):
+        raise CheckFailed(
+            f"nearest_neighbours should return a list of (word, similarity) pairs, got {found!r}."
+        ) from None
+    if words and words[0] == "good":
+        raise CheckFailed("The word itself came back as its own nearest neighbour: leave it out.")
+    if words == ["huge", "great", "plot", "bad"]:
+        raise CheckFailed(
+            "The order follows the plain dot product: divide by both vectors' norms "
+            "to get the cosine similarity."
+        )
+    if words == expected[::-1]:
+        raise CheckFailed("The order is reversed: sort by similarity, largest first.")
+    if words != expected:
+        raise CheckFailed(f"For 'good' the neighbours should be {expected}, got {words}.")
+    if not _close(similarities, cosine[[1, 2, 3, 4]]):
+        raise CheckFailed(
+            f"The similarities should be the cosines {np.round(cosine[1:], 4).tolist()}, "
+            f"got {np.round(similarities, 4).tolist()}."
+        )
+    try:
+        nearest_neighbours(toy, vocabulary, "excellent", 2)
+    except ValueError:
+        pass
+    except NotImplementedError:
+        raise
+    except Exception as error:  # a KeyError or IndexError tells the student nothing
+        raise CheckFailed(
+            f"An unknown word raised {type(error).__name__}; raise a ValueError that names "
+            "the word instead."
+        ) from None
+    else:
+        raise CheckFailed("An unknown word must raise a ValueError that names the word.")
+    _passed("nearest_neighbours ranks by cosine similarity and refuses unknown words.")
+
+
 # ----------------------------------------------------------- chapter 4: parameters
 
 # (input width, units) pairs the counting functions are tried on; (16, 32) is our model's.
