@@ -8,6 +8,9 @@ STAMP := $(VENV)/.requirements-installed
 NOTEBOOKS := $(sort $(wildcard solutions/[0-9][0-9]_*.ipynb))
 LINTED := utils tests solutions chapters
 
+# Notebooks must render figures inline (nbval compares their text/plain form).
+unexport MPLBACKEND
+
 .PHONY: venv book chapters solutions test lint mathjax clean
 
 venv: $(STAMP)

@@ -126,7 +126,7 @@ def _keeps_itself(embeddings, vocabulary, word, k=8):
 
 
 def _ascending(embeddings, vocabulary, word, k=8):
-    return _cosine_neighbours(embeddings, vocabulary, word, k=len(vocabulary))[::-1][:k]
+    return _cosine_neighbours(embeddings, vocabulary, word, k=len(vocabulary) - 1)[::-1][:k]
 
 
 def _key_error(embeddings, vocabulary, word, k=8):
