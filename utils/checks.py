@@ -148,6 +148,16 @@ def _att_no_keepdims_softmax(scores: np.ndarray) -> np.ndarray:
     return exponentials / exponentials.sum(axis=1)
 
 
+def _att_compare_references(rows) -> None:
+    """Compare (label, actual, reference) triples of the first head on 'the quick brown'."""
+    for label, got, want in rows:
+        if not _close(got, want, _ATT_ATOL):
+            raise CheckFailed(
+                f"{label} for the first head and tokens 'the quick brown' should be\n"
+                f"{_att_round(want)}\ngot\n{_att_round(got)}"
+            )
+
+
 def _att_round(matrix: np.ndarray) -> str:
     return np.array2string(np.asarray(matrix), precision=7, suppress_small=False)
 
@@ -182,12 +192,7 @@ def check_qkv(qkv: Callable[..., Any]) -> None:
     X3 = example.embeddings[:3]
     first = (example.Wq[:, :, 0], example.Wk[:, :, 0], example.Wv[:, :, 0])
     actual = _att_matrices("qkv", _att_run(qkv, X3, *first), 3, "Q, K, V")
-    for label, got, want in zip("QKV", actual, (_ATT_Q, _ATT_K, _ATT_V), strict=True):
-        if not _close(got, want, _ATT_ATOL):
-            raise CheckFailed(
-                f"{label} for the first head and tokens 'the quick brown' should be\n"
-                f"{_att_round(want)}\ngot\n{_att_round(got)}"
-            )
+    _att_compare_references(zip("QKV", actual, (_ATT_Q, _ATT_K, _ATT_V), strict=True))
     _passed("qkv: Q, K and V agree with X @ W for the example and for random inputs.")
 
 
@@ -292,12 +297,7 @@ def check_attention(attention: Callable[..., Any]) -> None:
     Z, weights = _att_matrices(
         "attention", _att_run(attention, _ATT_Q, _ATT_K, _ATT_V), 2, "(Z, attention_weights)"
     )
-    for label, got, want in (("Z", Z, _ATT_Z), ("attention_weights", weights, _ATT_WEIGHTS)):
-        if not _close(got, want, _ATT_ATOL):
-            raise CheckFailed(
-                f"{label} for the first head and tokens 'the quick brown' should be\n"
-                f"{_att_round(want)}\ngot\n{_att_round(got)}"
-            )
+    _att_compare_references((("Z", Z, _ATT_Z), ("attention_weights", weights, _ATT_WEIGHTS)))
     _passed("attention: Z and the attention weights agree for the example and random inputs.")
 
 
