@@ -35,7 +35,7 @@ book: mathjax
 chapters: $(STAMP)
 	$(PY) -m utils.chapters
 
-# The full published run of every solution notebook (long: chapter 3 trains for ~40 min).
+# The full published run of every solution notebook (chapter 3 trains for about 7 minutes here).
 solutions: $(STAMP)
 	for notebook in $(NOTEBOOKS); do \
 		$(PY) -m papermill "$$notebook" "$$notebook" --cwd . || exit 1; \
