@@ -97,32 +97,28 @@ def test_stored_outputs_show_the_parameter_counts(root):
 # ------------------------------------------------ the nearest-neighbour exercise check
 
 
-def _cosine_neighbours(embeddings, vocabulary, word, k=8):
-    if word not in vocabulary:
-        raise ValueError(f"{word!r} is not in the vocabulary")
-    norms = np.linalg.norm(embeddings, axis=1)
-    similarity = embeddings @ embeddings[vocabulary[word]] / (norms * norms[vocabulary[word]])
-    similarity[vocabulary[word]] = -np.inf
-    words = {i: w for w, i in vocabulary.items()}
-    return [(words[i], float(similarity[i])) for i in np.argsort(-similarity)[:k]]
+def _neighbours(normalise=True, exclude_self=True):
+    """A nearest-neighbour function, correct by default, with one mistake switched on."""
+
+    def neighbours(embeddings, vocabulary, word, k=8):
+        if word not in vocabulary:
+            raise ValueError(f"{word!r} is not in the vocabulary")
+        index = vocabulary[word]
+        scores = embeddings @ embeddings[index]
+        if normalise:
+            norms = np.linalg.norm(embeddings, axis=1)
+            scores = scores / (norms * norms[index])
+        if exclude_self:
+            scores[index] = -np.inf
+        words = {i: w for w, i in vocabulary.items()}
+        return [(words[i], float(scores[i])) for i in np.argsort(-scores)[:k]]
+
+    return neighbours
 
 
-def _dot_product(embeddings, vocabulary, word, k=8):
-    if word not in vocabulary:
-        raise ValueError(word)
-    scores = embeddings @ embeddings[vocabulary[word]]
-    scores[vocabulary[word]] = -np.inf
-    words = {i: w for w, i in vocabulary.items()}
-    return [(words[i], float(scores[i])) for i in np.argsort(-scores)[:k]]
-
-
-def _keeps_itself(embeddings, vocabulary, word, k=8):
-    if word not in vocabulary:
-        raise ValueError(word)
-    norms = np.linalg.norm(embeddings, axis=1)
-    similarity = embeddings @ embeddings[vocabulary[word]] / (norms * norms[vocabulary[word]])
-    words = {i: w for w, i in vocabulary.items()}
-    return [(words[i], float(similarity[i])) for i in np.argsort(-similarity)[:k]]
+_cosine_neighbours = _neighbours()
+_dot_product = _neighbours(normalise=False)
+_keeps_itself = _neighbours(exclude_self=False)
 
 
 def _ascending(embeddings, vocabulary, word, k=8):

@@ -38,6 +38,13 @@ def _close(actual: Any, expected: np.ndarray, atol: float = 1e-6) -> bool:
     return actual.shape == expected.shape and bool(np.allclose(actual, expected, atol=atol))
 
 
+def _reject_known_mistakes(actual: Any, mistakes: list[tuple[np.ndarray, str]]) -> None:
+    """Raise the message of the first (result of a typical mistake, message) pair that matches."""
+    for candidate, message in mistakes:
+        if _close(actual, candidate):
+            raise CheckFailed(message)
+
+
 def _require_shape(name: str, actual: Any, expected_shape: tuple[int, ...]) -> np.ndarray:
     array = np.asarray(actual)
     if array.shape != expected_shape:
@@ -283,9 +290,7 @@ def check_attention(attention: Callable[..., Any]) -> None:
          "The score matrix is transposed: use Q @ K.T, so that row i holds query i's "
          "scores against every key."),
     ]  # fmt: skip
-    for candidate, message in wrong:
-        if _close(weights, candidate):
-            raise CheckFailed(message)
+    _reject_known_mistakes(weights, wrong)
     if not _close(weights, expected_weights):
         raise CheckFailed(
             "attention_weights should be softmax(Q @ K.T / sqrt(d_k)), softmax by rows."
@@ -337,9 +342,7 @@ def check_multi_head(multi_head_self_attention: Callable[..., Any]) -> None:
          "Every head uses the first head's weights: head h needs Wq[:, :, h], Wk[:, :, h], "
          "Wv[:, :, h]."),
     ]  # fmt: skip
-    for candidate, message in wrong:
-        if _close(actual, candidate):
-            raise CheckFailed(message)
+    _reject_known_mistakes(actual, wrong)
     if not _close(actual, np.concatenate(heads, axis=1) @ W0):
         raise CheckFailed(
             "Wrong on a random example (6 tokens, 3 heads of width 2). Compute each head with "
