@@ -20,7 +20,8 @@ def notebook_definitions(path: Path, required: tuple[str, ...] = ()) -> dict:
     """
     namespace: dict = {}
     for cell in nbformat.read(path, as_version=4).cells:
-        if cell.cell_type != "code" or "REPO_URL" in cell.source:
+        setup = "course-setup" in cell.get("metadata", {}).get("tags", [])
+        if cell.cell_type != "code" or setup or "REPO_URL" in cell.source:
             continue
         tree = ast.parse(cell.source)
         keep = (ast.Import, ast.ImportFrom, ast.FunctionDef)

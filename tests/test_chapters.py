@@ -1,12 +1,19 @@
-"""The student/instructor pipeline: solution notebooks -> student chapters."""
+"""The student/instructor pipeline: solution notebooks -> student chapters (utils.chapters)."""
 
 from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import nbformat
 import pytest
 
 from utils import chapters
 
+ROOT = Path(__file__).resolve().parent.parent
+TITLE = "# Chapter 1: Things (solutions)\n\nIntro."
 SOLUTION_CELL = '''def qkv(X, Wq, Wk, Wv):
     """Queries, keys and values."""
     n = X.shape[0]
@@ -17,21 +24,33 @@ SOLUTION_CELL = '''def qkv(X, Wq, Wk, Wv):
     return Q, K'''
 
 
-def _notebook(*cells):
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = list(cells)
-    return notebook
-
-
-def _executed(source):
-    cell = nbformat.v4.new_code_cell(source, execution_count=3)
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="secret\n")]
+def _md(source, *tags):
+    cell = nbformat.v4.new_markdown_cell(source)
+    if tags:
+        cell.metadata["tags"] = list(tags)
     return cell
 
 
+def _code(source, *tags, output="secret\n"):
+    cell = nbformat.v4.new_code_cell(source, execution_count=3)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=output)]
+    if tags:
+        cell.metadata["tags"] = list(tags)
+    return cell
+
+
+def _notebook(*cells, title=TITLE):
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [_md(title), *cells]
+    return notebook
+
+
+def _student(*cells):
+    return chapters.student_version(_notebook(*cells), "01_things.ipynb")
+
+
 def test_solution_region_becomes_a_stub_keeping_signature_docstring_and_outer_lines():
-    student = chapters.student_version(_notebook(_executed(SOLUTION_CELL)), "t.ipynb")
-    cell = student.cells[0]
+    cell = _student(_code(SOLUTION_CELL, "solution")).cells[1]
     assert cell.source == (
         "def qkv(X, Wq, Wk, Wv):\n"
         '    """Queries, keys and values."""\n'
@@ -40,37 +59,79 @@ def test_solution_region_becomes_a_stub_keeping_signature_docstring_and_outer_li
         "    return Q, K"
     )
     assert cell.outputs == [] and cell.execution_count is None
+    assert "solution" not in cell.metadata.get("tags", [])
+
+
+def test_title_says_exercises_and_metadata_records_the_generation():
+    student = _student()
+    assert student.cells[0].source == "# Chapter 1: Things (exercises)\n\nIntro."
+    course = student.metadata["course"]
+    assert course["edition"] == "student"
+    assert course["generated_sha256"] == chapters.content_hash(student)
 
 
 def test_other_cells_keep_source_and_outputs():
-    plain = _executed("print(1 + 1)")
-    student = chapters.student_version(_notebook(plain), "t.ipynb")
-    assert student.cells[0].outputs == plain.outputs
-    assert student.cells[0].execution_count == 3
+    plain = _code("print(1 + 1)")
+    cell = _student(plain).cells[1]
+    assert cell.outputs == plain.outputs and cell.execution_count == 3
 
 
 def test_the_solution_notebook_is_not_modified():
-    solution = _notebook(_executed(SOLUTION_CELL))
-    chapters.student_version(solution, "t.ipynb")
-    assert "### BEGIN SOLUTION" in solution.cells[0].source
-    assert solution.cells[0].outputs
+    solution = _notebook(_code(SOLUTION_CELL, "solution"))
+    chapters.student_version(solution, "01_things.ipynb")
+    assert "### BEGIN SOLUTION" in solution.cells[1].source
+    assert solution.cells[1].outputs and "(solutions)" in solution.cells[0].source
 
 
-def test_markdown_answers_gates_and_labels():
-    notebook = _notebook(
-        nbformat.v4.new_markdown_cell("```{exercise}\n:label: ex-a\nDo it.\n```"),
-        nbformat.v4.new_markdown_cell("```{solution-start} ex-a\n:class: dropdown\n```"),
-        _executed(SOLUTION_CELL),
-        nbformat.v4.new_markdown_cell("```{solution-end}\n```"),
-        nbformat.v4.new_markdown_cell(
-            "Why?\n\n### BEGIN SOLUTION\nBecause of memory.\n### END SOLUTION"
-        ),
+def test_answers_reveals_and_revealing_outputs_are_withheld():
+    student = _student(
+        _md("**Exercise 1.1 (task 1.3): Why?**\n\nExplain.", "exercise"),
+        _md(f"{chapters.BEGIN}\nBecause of memory.\n{chapters.END}", "answer"),
+        _md("The proof: ...", "solution"),
+        _code("assert proof_holds()", "solution"),
+        _code("model.fit(x, y)", "solution-output", output="val_accuracy 0.87\n"),
+        _code("check_qkv(qkv)", output="✓ qkv passes\n"),
     )
-    student = chapters.student_version(notebook, "t.ipynb")
     sources = [cell.source for cell in student.cells]
-    assert sources[0] == "```{exercise}\nDo it.\n```"
-    assert len(sources) == 3  # both gate cells dropped
-    assert sources[2] == f"Why?\n\n{chapters.ANSWER}"
+    assert sources[1] == "**Exercise 1.1 (task 1.3): Why?**\n\nExplain."
+    assert sources[2] == chapters.ANSWER
+    assert student.cells[2].metadata["tags"] == ["answer"]
+    assert "The proof: ..." not in sources and "assert proof_holds()" not in sources
+    assert sources[3:] == ["model.fit(x, y)", "check_qkv(qkv)"]
+    assert all(cell.outputs == [] for cell in student.cells[3:])
+    assert "Because of memory" not in chapters.render(student)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "## BEGIN SOLUTION",
+        "# BEGIN SOLUTION",
+        "###BEGIN SOLUTION",
+        "### Begin Solution",
+        "### BEGIN SOLUTION ###",
+        "### BEGIN SOLUTION  # the loop version",
+        "#### END SOLUTION",
+        "### end solution",
+        "### BEGIN_SOLUTION",
+    ],
+)
+def test_near_miss_markers_are_errors_naming_cell_and_line(line):
+    source = f"x = 1\n{line}\ny = 2"
+    with pytest.raises(
+        chapters.GeneratorError, match=r"01_things.ipynb, cell 1, line 2: .*exactly"
+    ):
+        _student(_code(source, "solution"))
+
+
+def test_markers_in_raw_cells_and_untagged_cells_are_errors():
+    raw = nbformat.v4.new_raw_cell(f"{chapters.BEGIN}\nsecret\n{chapters.END}")
+    with pytest.raises(chapters.GeneratorError, match="cell 1, line 1: .*not tagged"):
+        _student(raw)
+    with pytest.raises(chapters.GeneratorError, match="cell 1, line 1: .*tag the cell"):
+        _student(_code(f"{chapters.BEGIN}\nx = 1\n{chapters.END}"))
+    with pytest.raises(chapters.GeneratorError, match="tag the cell"):
+        _student(_md(f"{chapters.BEGIN}\nan answer\n{chapters.END}"))
 
 
 @pytest.mark.parametrize(
@@ -82,47 +143,168 @@ def test_markdown_answers_gates_and_labels():
     ],
 )
 def test_unpaired_markers_are_errors(source, problem):
-    with pytest.raises(chapters.MarkerError, match=problem):
-        chapters.student_version(_notebook(_executed(source)), "t.ipynb")
+    with pytest.raises(chapters.GeneratorError, match=problem):
+        _student(_code(source, "solution"))
 
 
-def test_generate_is_idempotent_and_detects_stale_chapters(tmp_path):
+def test_answer_cells_need_exactly_one_region():
+    with pytest.raises(chapters.GeneratorError, match="exactly one"):
+        _student(_md("I forgot the markers.", "answer"))
+
+
+@pytest.mark.parametrize(
+    ("title", "problem"),
+    [
+        ("**Exercise 1.2: Skipped one**", "should be 1.1"),
+        ("**Exercise 2.1: Wrong chapter**", "should be 1.1"),
+        ("Exercise 1.1: not bold", "starts with"),
+        ("```{exercise} MyST\n```", "starts with"),
+    ],
+)
+def test_exercises_are_numbered_per_chapter_in_order(title, problem):
+    with pytest.raises(chapters.GeneratorError, match=problem):
+        _student(_md(title, "exercise"))
+
+
+def test_title_must_name_the_chapter_and_the_edition():
+    with pytest.raises(chapters.GeneratorError, match="must read"):
+        chapters.student_version(_notebook(title="# Things"), "01_things.ipynb")
+    with pytest.raises(chapters.GeneratorError, match="file name 1"):
+        chapters.student_version(
+            _notebook(title="# Chapter 2: Things (solutions)"), "01_things.ipynb"
+        )
+
+
+def test_solution_filled_restores_every_stub():
+    solution = _notebook(_code(SOLUTION_CELL, "solution"), _code("check_qkv(qkv)"))
+    student = chapters.student_version(solution, "01_things.ipynb")
+    filled = chapters.solution_filled(student, solution)
+    assert filled.cells[1].source == SOLUTION_CELL
+    assert chapters.STUB not in chapters.render(filled)
+    assert filled.cells[2].source == "check_qkv(qkv)"
+
+
+# --- whole runs on a small repository -------------------------------------------------
+
+
+def _repository(tmp_path: Path, url: str = "https://example.org/course") -> Path:
     (tmp_path / "solutions").mkdir()
-    nbformat.write(_notebook(_executed(SOLUTION_CELL)), tmp_path / "solutions" / "01_x.ipynb")
-    assert [p.name for p in chapters.generate(tmp_path)] == ["01_x.ipynb"]
-    first = (tmp_path / "chapters" / "01_x.ipynb").read_bytes()
-    assert chapters.generate(tmp_path) == []
-    assert (tmp_path / "chapters" / "01_x.ipynb").read_bytes() == first
-    assert chapters.generate(tmp_path, check=True) == []
-    (tmp_path / "chapters" / "01_x.ipynb").write_text("{}")
-    assert len(chapters.generate(tmp_path, check=True)) == 1
-    assert (tmp_path / "chapters" / "01_x.ipynb").read_text() == "{}"  # check writes nothing
-
-
-def test_check_cell_outputs_are_cleared_for_students():
-    check = _executed("check_qkv(qkv)")
-    student = chapters.student_version(_notebook(check), "t.ipynb")
-    assert student.cells[0].source == "check_qkv(qkv)"
-    assert student.cells[0].outputs == [] and student.cells[0].execution_count is None
-
-
-def test_gates_inside_other_markdown_keep_the_surrounding_text():
+    (tmp_path / "_config.yml").write_text(f"repository:\n  url: {url}\n", encoding="utf-8")
+    shutil.copy(ROOT / "references.bib", tmp_path / "references.bib")
     notebook = _notebook(
-        nbformat.v4.new_markdown_cell(
-            "```{exercise}\n:label: ex-b\nWhy?\n```\n\n"
-            "```{solution-start} ex-b\n:class: dropdown\n```\n*Answer.* Memory."
-        ),
-        nbformat.v4.new_markdown_cell("A written answer in a cell of its own."),
-        nbformat.v4.new_markdown_cell("```{solution-end}\n```\n\n## Next section"),
+        _code("placeholder setup", output=""),
+        _md("As [Vaswani et al. (2017)](#ref-vaswani2017attention) show."),
+        _code(SOLUTION_CELL, "solution"),
     )
-    student = chapters.student_version(notebook, "t.ipynb")
-    assert [cell.source for cell in student.cells] == [
-        "```{exercise}\nWhy?\n```",
-        "## Next section",
-    ]
+    nbformat.write(notebook, tmp_path / "solutions" / "01_things.ipynb")
+    return tmp_path
 
 
-def test_solution_start_without_end_is_an_error():
-    notebook = _notebook(nbformat.v4.new_markdown_cell("```{solution-start} ex-c\n```\nAnswer"))
-    with pytest.raises(chapters.MarkerError, match="no solution-end"):
-        chapters.student_version(notebook, "t.ipynb")
+def test_generator_writes_setup_and_references_cells_into_the_solution(tmp_path):
+    repo = _repository(tmp_path)
+    chapters.generate(repo)
+    for folder in ("solutions", "chapters"):
+        notebook = nbformat.read(repo / folder / "01_things.ipynb", as_version=4)
+        setup = notebook.cells[1]
+        assert "https://example.org/course" in setup.source
+        assert setup.metadata["tags"] == ["course-setup", "hide-input"]
+        references = notebook.cells[-1]
+        assert references.metadata["tags"] == ["references"]
+        assert '<a id="ref-vaswani2017attention"></a>Vaswani, A.' in references.source
+
+
+def test_generate_is_idempotent_and_check_writes_nothing(tmp_path):
+    repo = _repository(tmp_path)
+    assert {p.parent.name for p in chapters.generate(repo)} == {"solutions", "chapters"}
+    target = repo / "chapters" / "01_things.ipynb"
+    first = target.read_bytes()
+    assert chapters.generate(repo) == []
+    assert target.read_bytes() == first
+    assert chapters.main(["--check"], root=repo) == 0
+    solution = nbformat.read(repo / "solutions" / "01_things.ipynb", as_version=4)
+    solution.cells.append(_md("A new paragraph."))
+    nbformat.write(solution, repo / "solutions" / "01_things.ipynb")
+    assert chapters.main(["--check"], root=repo) == 1
+    assert target.read_bytes() == first
+
+
+def test_a_person_edited_chapter_is_not_overwritten_without_force(tmp_path, capsys):
+    repo = _repository(tmp_path)
+    chapters.generate(repo)
+    target = repo / "chapters" / "01_things.ipynb"
+    edited = nbformat.read(target, as_version=4)
+    edited.cells[-2].source += "\n# my own notes"
+    nbformat.write(edited, target)
+    mine = target.read_bytes()
+    solution = nbformat.read(repo / "solutions" / "01_things.ipynb", as_version=4)
+    solution.cells.insert(2, _md("New text in the solution."))
+    nbformat.write(solution, repo / "solutions" / "01_things.ipynb")
+
+    assert chapters.main([], root=repo) == 2
+    assert (
+        "chapters/01_things.ipynb: edited since the generator wrote it" in capsys.readouterr().err
+    )
+    assert target.read_bytes() == mine
+    assert chapters.main(["--check"], root=repo) == 1
+    assert "edited by hand: chapters/01_things.ipynb" in capsys.readouterr().out
+
+    assert chapters.main(["--force"], root=repo) == 0
+    assert (repo / "chapters" / "01_things.ipynb.bak").read_bytes() == mine
+    assert "New text in the solution." in target.read_text(encoding="utf-8")
+
+
+def test_check_reports_chapters_whose_solution_is_gone(tmp_path, capsys):
+    repo = _repository(tmp_path)
+    chapters.generate(repo)
+    shutil.copy(repo / "chapters" / "01_things.ipynb", repo / "chapters" / "02_gone.ipynb")
+    assert chapters.main(["--check"], root=repo) == 1
+    assert "no solution: chapters/02_gone.ipynb" in capsys.readouterr().out
+
+
+def test_every_notebook_is_validated_before_any_is_written(tmp_path, capsys):
+    repo = _repository(tmp_path)
+    (repo / "solutions" / "02_broken.ipynb").write_text("{not json", encoding="utf-8")
+    assert chapters.main([], root=repo) == 2
+    assert "02_broken.ipynb: not a valid notebook" in capsys.readouterr().err
+    assert not (repo / "chapters").exists()
+    setup = nbformat.read(repo / "solutions" / "01_things.ipynb", as_version=4).cells[1]
+    assert setup.source == "placeholder setup"
+
+
+def test_unknown_citation_keys_are_errors(tmp_path, capsys):
+    repo = _repository(tmp_path)
+    notebook = nbformat.read(repo / "solutions" / "01_things.ipynb", as_version=4)
+    notebook.cells.append(_md("See [Nobody (2020)](#ref-nobody2020)."))
+    nbformat.write(notebook, repo / "solutions" / "01_things.ipynb")
+    assert chapters.main([], root=repo) == 2
+    assert "nobody2020" in capsys.readouterr().err
+
+
+def test_changing_the_repository_url_retargets_every_notebook(tmp_path):
+    """One edit of _config.yml plus `make chapters` moves every setup cell to the new URL."""
+    repo = tmp_path / "copy"
+    repo.mkdir()
+    for name in ("utils", "solutions", "chapters"):
+        shutil.copytree(ROOT / name, repo / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("_config.yml", "references.bib", "Makefile"):
+        shutil.copy(ROOT / name, repo / name)
+    old = chapters.repository_url(ROOT)
+    new = "https://github.com/someone-else/their-copy"
+    config = repo / "_config.yml"
+    config.write_text(config.read_text(encoding="utf-8").replace(old, new), encoding="utf-8")
+    result = subprocess.run(
+        ["make", "chapters", "STAMP=", f"PY={sys.executable}"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    notebooks = sorted((repo / "solutions").glob("*.ipynb")) + sorted(
+        (repo / "chapters").glob("*.ipynb")
+    )
+    assert len(notebooks) >= 8
+    for path in notebooks:
+        text = path.read_text(encoding="utf-8")
+        assert new in text, f"{path.name} does not use the new URL"
+        assert old not in text, f"{path.name} still has the old URL"

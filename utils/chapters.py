@@ -1,67 +1,304 @@
 """Generate the student notebooks in ``chapters/`` from the solutions in ``solutions/``.
 
-Run ``python -m utils.chapters`` (``make chapters``). For every
-``solutions/NN_topic.ipynb`` it writes ``chapters/NN_topic.ipynb`` in which
+Run ``python -m utils.chapters`` (``make chapters``). The conventions it applies are those of
+CONTRIBUTING.md: for every ``solutions/NN_topic.ipynb`` it
 
-* each code region between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` becomes
-  ``raise NotImplementedError(...)`` at the marker's indentation (the function's
-  signature, docstring and any lines outside the markers are kept), and the
-  outputs of such exercise cells are cleared, and so are the outputs of the cells that
-  call a ``check_*`` function (a stored tick would tell students their stub passed);
-* each such region in a markdown cell becomes "*Your answer here.*";
-* sphinx-exercise's ``solution-start`` / ``solution-end`` directives are removed, and
-  so is all markdown between them (a written answer, which the book shows inside the
-  solution's drop-down); code cells between them are kept, with their solution regions
-  stubbed; exercise labels are removed, so the two versions of a chapter can live in
-  one book;
-* everything else is copied unchanged. Generating twice gives identical files.
+* writes the generator-owned cells of the solution notebook itself: the first code cell
+  (tag ``course-setup``) from ``repository.url`` in ``_config.yml``, and a last
+  ``references`` cell listing the works the notebook cites (from ``references.bib``);
+* writes ``chapters/NN_topic.ipynb``, in which each ``### BEGIN SOLUTION`` …
+  ``### END SOLUTION`` region of a ``solution`` code cell becomes a ``raise
+  NotImplementedError`` stub and the region of an ``answer`` cell a prompt; ``solution``
+  cells without a region are removed; outputs of exercise cells, of ``solution-output``
+  cells and of ``check_*`` calls are cleared; the title says "(exercises)".
 
-``python -m utils.chapters --check`` exits 1 when ``chapters/`` is stale.
+It validates every notebook before it writes any: near-miss solution markers, markers
+outside ``solution``/``answer`` cells, exercise numbering and the title are errors that name
+notebook, cell and line. A chapter that differs from what the generator last wrote (a hash
+of its output is kept in the chapter's metadata) is a person's work: the generator names it
+and stops, unless ``--force`` is given, which saves a copy (``NN_topic.ipynb.bak``) first.
+``--check`` writes nothing and exits 1 when a chapter is stale, edited by hand or has no
+solution any more. Generating twice gives identical files.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import hashlib
+import json
 import re
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
-BEGIN = "### BEGIN SOLUTION"
-END = "### END SOLUTION"
-STUB = 'raise NotImplementedError("Exercise: replace this line with your solution.")'
-ANSWER = "*Your answer here.*"
-# A whole sphinx-exercise gate directive, from its opening fence to its closing fence.
-_GATE_START = re.compile(r"^(`{3,}|:{3,})\{solution-start\}.*?^\1[ \t]*$\n?", re.M | re.S)
-_GATE_END = re.compile(r"^(`{3,}|:{3,})\{solution-end\}.*?^\1[ \t]*$\n?", re.M | re.S)
-_LABEL = re.compile(r"^:label:.*\n?", flags=re.MULTILINE)
-_CHECK_CALL = re.compile(r"\bcheck_\w+\(")
+from utils.notebook_setup import setup_cell_source
+from utils.references import cited_keys, load_references, references_markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# The first code cell of every notebook; {repo_url} is `repository.url` of _config.yml.
-SETUP_CELL = """\
-# Setup. Inside the course repository this only puts `utils` on the path. Elsewhere
-# (Google Colab) it clones the repository for `utils` and installs what is missing.
-import importlib.util
-import os
-import subprocess
-import sys
-from pathlib import Path
+BEGIN = "### BEGIN SOLUTION"
+END = "### END SOLUTION"
+STUB = 'raise NotImplementedError("Exercise: replace this line with your solution.")'
+ANSWER = "**Your answer:** *(double-click this cell and replace this line with your answer)*"
 
-REPO_URL = os.environ.get("COURSE_REPO_URL", "{repo_url}")
-here = Path.cwd().resolve()
-root = next((p for p in (here, *here.parents) if (p / "utils" / "data.py").is_file()), None)
-if root is None:
-    root = here / "sequence-models-course"
-    if not root.exists():
-        subprocess.run(["git", "clone", "--depth", "1", REPO_URL, str(root)], check=True)
-    missing = [name for name in ("rdata",) if importlib.util.find_spec(name) is None]
-    if missing:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
-sys.path.insert(0, str(root))"""
+SETUP_TAG = "course-setup"
+REFERENCES_TAG = "references"
+EXERCISE_TAG = "exercise"
+SOLUTION_TAG = "solution"
+ANSWER_TAG = "answer"
+SOLUTION_OUTPUT_TAG = "solution-output"
+
+# Anything a person may have meant as a marker: any number of '#', any case, any spacing,
+# trailing text. A line that matches this but is not exactly BEGIN or END is an error.
+_MARKER_LIKE = re.compile(r"^\s*#+\s*(begin|end)[\s_-]*solution\b", re.IGNORECASE)
+_CHECK_CALL = re.compile(r"\bcheck_\w+\(")
+_EXERCISE_TITLE = re.compile(r"^\*\*Exercise (\d+)\.(\d+)(?: \(tasks? [^)]+\))?: \S.*\*\*$")
+_TITLE = re.compile(r"^# Chapter (\d+): .+ \(solutions\)$")
+
+
+class GeneratorError(ValueError):
+    """A solution notebook that the generator cannot turn into a chapter."""
+
+
+# Kept for callers of the earlier generator.
+MarkerError = GeneratorError
+
+
+def _tags(cell: nbformat.NotebookNode) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _set_tags(cell: nbformat.NotebookNode, tags: list[str]) -> None:
+    if tags:
+        cell.metadata["tags"] = tags
+    else:
+        cell.metadata.pop("tags", None)
+
+
+def check_markers(source: str, where: str, allowed: bool) -> int:
+    """Validate the solution markers of one cell; return how many regions it has.
+
+    Raises:
+        GeneratorError: for a near-miss marker, unpaired or nested markers, or markers in
+            a cell that may not have them (``allowed`` false).
+    """
+    inside = False
+    regions = 0
+    for number, line in enumerate(source.split("\n"), start=1):
+        stripped = line.strip()
+        if stripped in (BEGIN, END):
+            if not allowed:
+                raise GeneratorError(
+                    f"{where}, line {number}: a solution marker in a cell that is not tagged "
+                    f"'{SOLUTION_TAG}' (code) or '{ANSWER_TAG}' (markdown); tag the cell."
+                )
+            if stripped == BEGIN:
+                if inside:
+                    raise GeneratorError(
+                        f"{where}, line {number}: {BEGIN} inside another solution; "
+                        f"close the first with {END}."
+                    )
+                inside = True
+                regions += 1
+            else:
+                if not inside:
+                    raise GeneratorError(f"{where}, line {number}: {END} without {BEGIN}.")
+                inside = False
+        elif _MARKER_LIKE.match(line):
+            raise GeneratorError(
+                f"{where}, line {number}: {stripped!r} looks like a solution marker but is not "
+                f"one; write exactly '{BEGIN}' or '{END}' on a line of its own."
+            )
+    if inside:
+        raise GeneratorError(f"{where}: {BEGIN} is never closed by {END}.")
+    return regions
+
+
+def strip_solutions(source: str, replacement: str, where: str) -> tuple[str, bool]:
+    """Replace every BEGIN/END SOLUTION region of ``source`` by ``replacement``.
+
+    The replacement keeps the indentation of the BEGIN marker. Returns the new source and
+    whether any region was found.
+    """
+    found = check_markers(source, where, allowed=True) > 0
+    out: list[str] = []
+    inside = False
+    for line in source.split("\n"):
+        stripped = line.strip()
+        if stripped == BEGIN:
+            inside = True
+            out.append(line[: len(line) - len(line.lstrip())] + replacement)
+        elif stripped == END:
+            inside = False
+        elif not inside:
+            out.append(line)
+    return "\n".join(out), found
+
+
+def _validate_solution(notebook: nbformat.NotebookNode, name: str) -> None:
+    """Every rule of CONTRIBUTING.md that a solution notebook must follow."""
+    cells = notebook.cells
+    if not cells or cells[0].cell_type != "markdown":
+        raise GeneratorError(
+            f"{name}: the first cell must be the title, '# Chapter C: … (solutions)'."
+        )
+    first_line = cells[0].source.split("\n", 1)[0].strip()
+    title = _TITLE.match(first_line)
+    if not title:
+        raise GeneratorError(
+            f"{name}, cell 0: the title {first_line!r} must read '# Chapter C: Title (solutions)'."
+        )
+    chapter = int(title.group(1))
+    expected = int(name[:2]) if name[:2].isdigit() else chapter
+    if chapter != expected:
+        raise GeneratorError(
+            f"{name}, cell 0: the title says chapter {chapter}, the file name {expected}."
+        )
+    number = 0
+    for index, cell in enumerate(cells):
+        where = f"{name}, cell {index}"
+        tags = _tags(cell)
+        if cell.cell_type == "raw":
+            check_markers(cell.source, where, allowed=False)
+            continue
+        if cell.cell_type == "code":
+            regions = check_markers(cell.source, where, allowed=SOLUTION_TAG in tags)
+            if ANSWER_TAG in tags or EXERCISE_TAG in tags:
+                raise GeneratorError(
+                    f"{where}: '{ANSWER_TAG}' and '{EXERCISE_TAG}' are for markdown cells."
+                )
+            del regions
+            continue
+        regions = check_markers(
+            cell.source, where, allowed=ANSWER_TAG in tags or SOLUTION_TAG in tags
+        )
+        if ANSWER_TAG in tags and regions != 1:
+            raise GeneratorError(
+                f"{where}: an '{ANSWER_TAG}' cell holds its model answer in exactly one "
+                f"{BEGIN} … {END} region (found {regions})."
+            )
+        if EXERCISE_TAG in tags:
+            heading = cell.source.strip().split("\n", 1)[0].strip()
+            match = _EXERCISE_TITLE.match(heading)
+            if not match:
+                raise GeneratorError(
+                    f"{where}: an exercise starts with '**Exercise {chapter}.K (task T.U): Title**' "
+                    f"or '**Exercise {chapter}.K: Title**', not {heading!r}."
+                )
+            number += 1
+            if (int(match.group(1)), int(match.group(2))) != (chapter, number):
+                raise GeneratorError(
+                    f"{where}: exercise {match.group(1)}.{match.group(2)} should be "
+                    f"{chapter}.{number} (exercises are numbered per chapter, in order)."
+                )
+
+
+def update_solution(
+    notebook: nbformat.NotebookNode, name: str, repo_url: str, references: dict
+) -> nbformat.NotebookNode:
+    """The solution notebook with its generator-owned cells (setup, references) written."""
+    notebook = copy.deepcopy(notebook)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    if not code:
+        raise GeneratorError(f"{name}: has no code cell for the setup cell.")
+    setup = next((cell for cell in code if SETUP_TAG in _tags(cell)), code[0])
+    setup.source = setup_cell_source(repo_url)
+    tags = _tags(setup)
+    _set_tags(setup, tags + [tag for tag in (SETUP_TAG, "hide-input") if tag not in tags])
+
+    cells = [cell for cell in notebook.cells if REFERENCES_TAG not in _tags(cell)]
+    text = "\n".join(cell.source for cell in cells if cell.cell_type == "markdown")
+    keys = cited_keys(text)
+    unknown = [key for key in keys if key not in references]
+    if unknown:
+        raise GeneratorError(f"{name}: cites {unknown}, which references.bib does not have.")
+    if keys:
+        old = next((c for c in notebook.cells if REFERENCES_TAG in _tags(c)), None)
+        cell = nbformat.v4.new_markdown_cell(references_markdown(keys, references))
+        if old is not None and "id" in old:
+            cell["id"] = old["id"]
+        else:
+            cell["id"] = "references"
+        _set_tags(cell, [REFERENCES_TAG])
+        cells.append(cell)
+    notebook.cells = cells
+    return notebook
+
+
+def _clear_outputs(cell: nbformat.NotebookNode) -> None:
+    cell.outputs = []
+    cell.execution_count = None
+
+
+def student_version(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """The student notebook for one (validated) solution notebook; the input is not modified."""
+    _validate_solution(solution, name)
+    notebook = copy.deepcopy(solution)
+    cells = []
+    for index, cell in enumerate(notebook.cells):
+        where = f"{name}, cell {index}"
+        tags = _tags(cell)
+        for noise in ("papermill", "execution"):
+            cell.metadata.pop(noise, None)
+        if cell.cell_type == "markdown":
+            if SOLUTION_TAG in tags:
+                continue
+            if ANSWER_TAG in tags:
+                cell.source, _ = strip_solutions(cell.source, ANSWER, where)
+                cell.source = cell.source.strip("\n")
+        elif cell.cell_type == "code":
+            if SOLUTION_TAG in tags:
+                cell.source, found = strip_solutions(cell.source, STUB, where)
+                if not found:
+                    continue
+                _clear_outputs(cell)
+                _set_tags(cell, [tag for tag in tags if tag != SOLUTION_TAG])
+            if SOLUTION_OUTPUT_TAG in tags or _CHECK_CALL.search(cell.source):
+                _clear_outputs(cell)
+        cells.append(cell)
+    notebook.cells = cells
+    title, _, rest = cells[0].source.partition("\n")
+    cells[0].source = title.replace("(solutions)", "(exercises)") + ("\n" + rest if rest else "")
+    notebook.metadata.pop("papermill", None)
+    course = dict(notebook.metadata.get("course", {}))
+    course.update(edition="student", generated_from=f"solutions/{name}")
+    course.pop("generated_sha256", None)
+    notebook.metadata["course"] = course
+    notebook.metadata["course"]["generated_sha256"] = content_hash(notebook)
+    return notebook
+
+
+def content_hash(notebook: nbformat.NotebookNode) -> str:
+    """SHA-256 of a notebook's content, leaving out the hash the generator stores in it."""
+    data = json.loads(nbformat.writes(notebook))
+    data.get("metadata", {}).get("course", {}).pop("generated_sha256", None)
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def solution_filled(
+    student: nbformat.NotebookNode, solution: nbformat.NotebookNode
+) -> nbformat.NotebookNode:
+    """The student notebook with every stubbed cell replaced by the solution's cell.
+
+    This is the student's flow with correct answers: the cells of the student notebook, in
+    its order, each exercise filled in. Cells are matched by their notebook cell id.
+    """
+    by_id = {cell.get("id"): cell for cell in solution.cells}
+    filled = copy.deepcopy(student)
+    for cell in filled.cells:
+        if cell.cell_type == "code" and STUB in cell.source:
+            original = by_id.get(cell.get("id"))
+            if original is None:
+                raise GeneratorError(f"no solution cell with id {cell.get('id')!r} for a stub")
+            cell.source = original.source
+    return filled
+
+
+def render(notebook: nbformat.NotebookNode) -> str:
+    return nbformat.writes(notebook) + "\n"
 
 
 def repository_url(root: Path = ROOT) -> str:
@@ -69,123 +306,137 @@ def repository_url(root: Path = ROOT) -> str:
     import yaml
 
     config = yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8"))
-    return config["repository"]["url"]
+    try:
+        url = config["repository"]["url"]
+    except (KeyError, TypeError):
+        raise GeneratorError(
+            "_config.yml: set repository.url (the repository students clone)."
+        ) from None
+    if not isinstance(url, str) or not url.strip():
+        raise GeneratorError("_config.yml: repository.url must be a non-empty URL.")
+    return url.strip()
 
 
 def setup_cell(root: Path = ROOT) -> str:
     """The source every notebook's first code cell must have."""
-    return SETUP_CELL.format(repo_url=repository_url(root))
+    return setup_cell_source(repository_url(root))
 
 
-class MarkerError(ValueError):
-    """Solution markers that do not pair up."""
+def _read(path: Path) -> nbformat.NotebookNode:
+    try:
+        return nbformat.read(path, as_version=4)
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as error:
+        raise GeneratorError(f"{path}: not a valid notebook (JSON): {error}") from None
+    except nbformat.ValidationError as error:
+        raise GeneratorError(f"{path}: not a valid notebook: {error.message}") from None
 
 
-def strip_solutions(source: str, replacement: str, where: str) -> tuple[str, bool]:
-    """Replace every BEGIN/END SOLUTION region of ``source`` by ``replacement``.
-
-    Returns:
-        The new source and whether any region was found.
-    """
-    lines = source.split("\n")
-    out: list[str] = []
-    inside = False
-    found = False
-    for number, line in enumerate(lines, start=1):
-        stripped = line.strip()
-        if stripped == BEGIN:
-            if inside:
-                raise MarkerError(f"{where}, line {number}: {BEGIN} inside another solution.")
-            inside, found = True, True
-            indent = line[: len(line) - len(line.lstrip())]
-            out.append(indent + replacement)
-        elif stripped == END:
-            if not inside:
-                raise MarkerError(f"{where}, line {number}: {END} without {BEGIN}.")
-            inside = False
-        elif not inside:
-            out.append(line)
-    if inside:
-        raise MarkerError(f"{where}: {BEGIN} is never closed by {END}.")
-    return "\n".join(out), found
+def _person_edited(target: Path) -> bool:
+    """Whether ``target`` differs from what the generator last wrote there."""
+    try:
+        current = _read(target)
+    except GeneratorError:
+        return True
+    stored = current.metadata.get("course", {}).get("generated_sha256")
+    return stored is None or stored != content_hash(current)
 
 
-def _strip_gates(source: str, inside: bool) -> tuple[str, bool]:
-    """Remove solution gates, and the written answers between them, from markdown.
+@dataclass
+class Plan:
+    """What a run of the generator would write, and what stops it."""
 
-    Returns the text students see and whether the cell ends inside a solution block.
-    """
-    kept = []
-    position = 0
-    while True:
-        pattern = _GATE_END if inside else _GATE_START
-        match = pattern.search(source, position)
-        if not inside:
-            kept.append(source[position : match.start() if match else len(source)])
-        if not match:
-            return "".join(kept), inside
-        inside, position = not inside, match.end()
+    writes: dict[Path, str] = field(default_factory=dict)  # path -> new text
+    edited: list[Path] = field(default_factory=list)  # chapters a person changed
+    orphans: list[Path] = field(default_factory=list)  # chapters without a solution
 
 
-def student_version(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
-    """The student notebook for one solution notebook (the input is not modified)."""
-    notebook = copy.deepcopy(solution)
-    cells = []
-    inside_gate = False
-    for index, cell in enumerate(notebook.cells):
-        where = f"{name}, cell {index}"
-        if cell.cell_type == "markdown":
-            cell.source, inside_gate = _strip_gates(cell.source, inside_gate)
-            if not cell.source.strip():
-                continue
-            cell.source = cell.source.strip("\n")
-            cell.source, _ = strip_solutions(cell.source, ANSWER, where)
-            if "{exercise" in cell.source:
-                cell.source = _LABEL.sub("", cell.source)
-        elif cell.cell_type == "code":
-            cell.source, found = strip_solutions(cell.source, STUB, where)
-            if found or _CHECK_CALL.search(cell.source):
-                cell.outputs = []
-                cell.execution_count = None
-        cells.append(cell)
-    if inside_gate:
-        raise MarkerError(f"{name}: a solution-start directive has no solution-end.")
-    notebook.cells = cells
-    return notebook
-
-
-def render(notebook: nbformat.NotebookNode) -> str:
-    return nbformat.writes(notebook) + "\n"
-
-
-def generate(root: Path = ROOT, check: bool = False) -> list[Path]:
-    """Write (or with ``check``, compare) every chapter; return the stale or written paths."""
-    changed = []
+def _solutions(root: Path, only: list[str] | None) -> list[Path]:
     solutions = sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb"))
+    if not only:
+        return solutions
+    wanted = {Path(name).name for name in only}
+    missing = wanted - {path.name for path in solutions}
+    if missing:
+        raise GeneratorError(f"no solution notebook {sorted(missing)} in solutions/")
+    return [path for path in solutions if path.name in wanted]
+
+
+def plan(root: Path = ROOT, only: list[str] | None = None) -> Plan:
+    """Validate the solutions (all, or ``only`` these names) and work out what to write."""
+    result = Plan()
+    repo_url = repository_url(root)
+    references = load_references(root / "references.bib")
+    solutions = _solutions(root, only)
     for source in solutions:
-        target = root / "chapters" / source.name
-        expected = render(student_version(nbformat.read(source, as_version=4), source.name))
-        current = target.read_text(encoding="utf-8") if target.exists() else None
-        if current != expected:
-            changed.append(target)
-            if not check:
-                target.parent.mkdir(exist_ok=True)
-                target.write_text(expected, encoding="utf-8")
-    return changed
+        solution = update_solution(_read(source), source.name, repo_url, references)
+        student = student_version(solution, source.name)
+        for path, notebook in ((source, solution), (root / "chapters" / source.name, student)):
+            text = render(notebook)
+            current = path.read_text(encoding="utf-8") if path.exists() else None
+            if current == text:
+                continue
+            result.writes[path] = text
+            if path.parent.name == "chapters" and current is not None and _person_edited(path):
+                result.edited.append(path)
+    names = {path.name for path in sorted((root / "solutions").glob("[0-9][0-9]_*.ipynb"))}
+    result.orphans = [
+        path for path in sorted((root / "chapters").glob("*.ipynb")) if path.name not in names
+    ]
+    return result
 
 
-def main(argv: list[str] | None = None) -> int:
+def generate(
+    root: Path = ROOT, check: bool = False, force: bool = False, only: list[str] | None = None
+) -> list[Path]:
+    """Write (or with ``check``, only compare) every notebook; return the stale paths.
+
+    Raises:
+        GeneratorError: a solution breaks a rule, or (without ``force``) a chapter was edited
+            by a person; nothing is written then.
+    """
+    result = plan(root, only)
+    if check:
+        return sorted(set(result.writes) | set(result.orphans))
+    if result.edited and not force:
+        names = ", ".join(str(p.relative_to(root)) for p in result.edited)
+        raise GeneratorError(
+            f"{names}: edited since the generator wrote it (its content no longer matches the "
+            "hash in its metadata). Move your changes into solutions/ and run again, or run "
+            "`python -m utils.chapters --force`, which saves a copy as .ipynb.bak first."
+        )
+    for path, text in result.writes.items():
+        if path in result.edited:
+            backup = path.with_name(path.name + ".bak")
+            backup.write_bytes(path.read_bytes())
+        path.parent.mkdir(exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return sorted(result.writes)
+
+
+def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--check", action="store_true", help="only report stale chapters")
+    parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if stale")
+    parser.add_argument(
+        "--force", action="store_true", help="overwrite hand-edited chapters (after a .bak copy)"
+    )
+    parser.add_argument("notebooks", nargs="*", help="only these solution notebooks (default: all)")
     args = parser.parse_args(argv)
     try:
-        changed = generate(check=args.check)
-    except MarkerError as error:
+        if args.check:
+            result = plan(root, args.notebooks)
+            for path in sorted(result.writes):
+                kind = "edited by hand" if path in result.edited else "stale"
+                print(f"{kind}: {path.relative_to(root)}")
+            for path in result.orphans:
+                print(f"no solution: {path.relative_to(root)} (solutions/{path.name} is gone)")
+            return 1 if (result.writes or result.orphans) else 0
+        written = generate(root, force=args.force, only=args.notebooks)
+    except GeneratorError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for path in changed:
-        print(("stale: " if args.check else "wrote: ") + str(path.relative_to(ROOT)))
-    return 1 if (args.check and changed) else 0
+    for path in written:
+        print(f"wrote: {path.relative_to(root)}")
+    return 0
 
 
 if __name__ == "__main__":
