@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-import io
+import bz2
+import gzip
+import hashlib
+import lzma
 import os
 import shutil
-import tarfile
 import time
+import tracemalloc
 from collections import Counter
+from functools import partial
 from pathlib import Path
 
+import data_fakes as fakes
 import numpy as np
 import pytest
 
@@ -107,67 +112,181 @@ def test_truncated_rda_gives_clear_error(data_dir):
     assert "corrupt" in str(error.value)
 
 
+@needs_data
+@pytest.mark.parametrize("from_end", [None, 40, 5])
+def test_a_flipped_byte_in_a_real_rda_gives_clear_error(data_dir, from_end):
+    real = Path(REAL_DATA, "uuml", "rnn_example.rda").read_bytes()
+    damaged = bytearray(real)
+    damaged[len(real) // 2 if from_end is None else len(real) - from_end] ^= 0xFF
+    (data_dir / "uuml" / "rnn_example.rda").write_bytes(bytes(damaged))
+    with pytest.raises(data.DataError, match="rnn_example.rda") as error:
+        data.load_rnn_example()
+    assert data.UUML_URL in str(error.value)
+
+
 def test_garbage_rda_gives_clear_error(data_dir):
     (data_dir / "uuml" / "rnn_example.rda").write_bytes(b"this is not R data" * 10)
     with pytest.raises(data.DataError, match="rnn_example.rda"):
         data.load_rnn_example()
 
 
-# ---------------------------------------------------------------- bad archives
+# ------------------------------------------------------- .rda size and structure
 
 
-def _write_archive(path: Path, members: dict[str, str]) -> None:
-    with tarfile.open(path, "w:gz") as tar:
-        for name, text in members.items():
-            payload = text.encode()
-            info = tarfile.TarInfo(name)
-            info.size = len(payload)
-            tar.addfile(info, io.BytesIO(payload))
+def test_an_oversized_rda_is_refused_before_it_is_read(data_dir):
+    path = data_dir / "uuml" / "rnn_example.rda"
+    path.write_bytes(b"\0" * (data.uuml.MAX_RDA_BYTES + 1))
+    with pytest.raises(data.DataError, match="1,048,577 bytes") as error:
+        data.load_rnn_example()
+    assert str(path) in str(error.value) and data.UUML_URL in str(error.value)
 
 
-TINY = {
-    "aclImdb/train/neg/0_1.txt": "Awful, awful film.<br /><br />Boring!",
-    "aclImdb/train/neg/1_2.txt": "A boring plot and awful acting.",
-    "aclImdb/train/pos/0_9.txt": "A great film. Great acting, great plot!",
-    "aclImdb/train/pos/1_8.txt": "Great fun; I'd watch it again.",
-    "aclImdb/test/neg/0_2.txt": "Awful.",
-    "aclImdb/test/pos/0_10.txt": "Great great GREAT.",
-}
+@pytest.mark.parametrize(
+    "compress",
+    [gzip.compress, bz2.compress, partial(lzma.compress, preset=1)],
+    ids=["gzip", "bzip2", "xz"],
+)
+def test_an_rda_that_inflates_past_the_bound_is_stopped_while_inflating(data_dir, compress):
+    """A few KB that inflate to 32 MiB: refused at the 16 MiB bound, not after inflating it all."""
+    path = data_dir / "uuml" / "rnn_example.rda"
+    path.write_bytes(compress(b"RDX3\n" + b"\0" * (32 << 20)))
+    assert path.stat().st_size < data.uuml.MAX_RDA_BYTES
+    import rdata  # noqa: F401  (imported first: its own allocations are not the point)
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(data.DataError, match="inflates to more than 16,777,216 bytes"):
+            data.load_rnn_example()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 24 << 20  # below the 32 MiB the file would inflate to
 
 
-def test_archive_with_parent_path_is_refused(data_dir):
-    _write_archive(data_dir / data.IMDB_ARCHIVE, {**TINY, "aclImdb/../../evil.txt": "x"})
-    with pytest.raises(data.DataError, match=r"'\.\.'"):
+def test_an_rda_that_is_not_r_data_is_refused(data_dir):
+    (data_dir / "uuml" / "rnn_example.rda").write_bytes(gzip.compress(b"PK\3\4 a zip file"))
+    with pytest.raises(data.DataError, match="is not an R data file"):
+        data.load_rnn_example()
+
+
+def _rnn_arrays() -> dict:
+    return {name: np.zeros(shape) for name, shape in data.uuml.RNN_SHAPES.items()}
+
+
+@pytest.mark.parametrize(
+    ("obj", "message"),
+    [
+        ({k: v for k, v in _rnn_arrays().items() if k != "V"}, r"the object lacks \['V'\]"),
+        (
+            {**_rnn_arrays(), "W": np.zeros((4, 5))},
+            r"W should be a numeric array of shape \(4, 4\)",
+        ),
+        ({**_rnn_arrays(), "b": np.zeros(4)}, r"b should be a numeric array of shape \(4, 1\)"),
+        ({**_rnn_arrays(), "c": np.array(["a", "b", "c"])}, "c should be a numeric array"),
+        ({**_rnn_arrays(), "U": np.full((4, 5), np.nan)}, "U contains NaN or infinite values"),
+        (_rnn_arrays(), r"embeddings has no row labels"),
+        (np.zeros((4, 4)), "expected an R list, found ndarray"),
+    ],
+    ids=[
+        "missing name",
+        "wrong shape",
+        "wrong rank",
+        "not numeric",
+        "NaN",
+        "no row labels",
+        "not a list",
+    ],
+)
+def test_an_rda_with_the_wrong_structure_is_refused(data_dir, obj, message):
+    """Real R data files, written on the fly, with the right object name and a wrong structure."""
+    import rdata
+
+    path = data_dir / "uuml" / "rnn_example.rda"
+    rdata.write_rda(path, {"rnn_example": obj})
+    with pytest.raises(data.DataError, match=message) as error:
+        data.load_rnn_example()
+    assert str(path) in str(error.value) and data.UUML_URL in str(error.value)
+
+
+def test_an_rda_without_the_object_is_refused(data_dir):
+    import rdata
+
+    rdata.write_rda(data_dir / "uuml" / "rnn_example.rda", {"other": _rnn_arrays()})
+    with pytest.raises(data.DataError, match=r"does not contain the object 'rnn_example'"):
+        data.load_rnn_example()
+
+
+# ------------------------------------------------------------ downloads
+
+
+def test_the_archive_download_is_checked_against_the_official_sha256(monkeypatch, tmp_path):
+    import keras
+
+    calls = []
+
+    def fake_get_file(**kwargs):
+        calls.append(kwargs)
+        raise OSError("offline")
+
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    monkeypatch.setattr(keras.utils, "get_file", fake_get_file)
+    monkeypatch.setattr(data.imdb, "_CHECKED_DOWNLOADS", set())
+    with pytest.raises(data.DataError):
+        data.load_imdb(maxlen=5)
+    assert calls[0]["origin"] == data.IMDB_URL
+    assert calls[0]["file_hash"] == data.IMDB_SHA256
+    assert calls[0]["hash_algorithm"] == "sha256"
+    assert data.IMDB_SHA256 == "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+
+
+def test_a_download_that_does_not_match_its_sha256_is_refused(monkeypatch, tmp_path):
+    """Keras really downloads (from a file:// URL) and compares the hash."""
+    import keras
+
+    source = tmp_path / "served" / data.IMDB_ARCHIVE
+    source.parent.mkdir()
+    source.write_bytes(fakes.archive_bytes())
+    real_get_file = keras.utils.get_file
+    keras_dir = tmp_path / "keras"
+    keras_dir.mkdir()  # get_file falls back to /tmp/.keras if its folder does not exist
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    monkeypatch.setattr(
+        keras.utils,
+        "get_file",
+        lambda **kwargs: real_get_file(**kwargs, cache_dir=str(keras_dir)),
+    )
+    with pytest.raises(data.DataError, match="file hash does not match") as error:
+        data.data_file(data.IMDB_ARCHIVE, source.as_uri(), sha256=data.IMDB_SHA256)
+    assert "COURSE_DATA_DIR" in str(error.value)
+    # The same download with its own hash is accepted: the check is real, not a refusal.
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    fetched = data.data_file(data.IMDB_ARCHIVE, source.as_uri(), sha256=digest)
+    assert fetched.read_bytes() == source.read_bytes()
+    assert fetched.is_relative_to(keras_dir)
+
+
+# ---------------------------------------------------------------- small archives
+
+
+@pytest.fixture
+def small_imdb(data_dir, monkeypatch):
+    """A synthetic archive with 3 reviews per class and split (the expected count lowered)."""
+    monkeypatch.setattr(data.archive, "REVIEWS_PER_CLASS", fakes.PER_CLASS)
+    fakes.write(data_dir / data.IMDB_ARCHIVE, fakes.archive_bytes())
+    return data_dir
+
+
+def test_archive_without_reviews_gives_clear_error(small_imdb):
+    fakes.write(small_imdb / data.IMDB_ARCHIVE, fakes.archive_bytes({}))
+    with pytest.raises(data.DataError, match="holds 0 reviews in aclImdb/train/neg/"):
         data.load_imdb(maxlen=5)
 
 
-def test_archive_with_absolute_path_is_refused(data_dir):
-    _write_archive(data_dir / data.IMDB_ARCHIVE, {"/etc/evil.txt": "x", **TINY})
-    with pytest.raises(data.DataError, match="absolute path"):
-        data.load_imdb(maxlen=5)
-
-
-@needs_data
-def test_truncated_archive_gives_clear_error(data_dir):
-    with open(Path(REAL_DATA, data.IMDB_ARCHIVE), "rb") as handle:
-        (data_dir / data.IMDB_ARCHIVE).write_bytes(handle.read(2_000_000))
-    with pytest.raises(data.DataError, match="truncated or corrupt") as error:
-        data.load_imdb(maxlen=5)
-    assert data.IMDB_ARCHIVE in str(error.value)
-
-
-def test_archive_without_reviews_gives_clear_error(data_dir):
-    _write_archive(data_dir / data.IMDB_ARCHIVE, {"aclImdb/README": "no reviews here"})
-    with pytest.raises(data.DataError, match="no reviews"):
-        data.load_imdb(maxlen=5)
-
-
-def test_tiny_archive_follows_keras_conventions(data_dir):
-    _write_archive(data_dir / data.IMDB_ARCHIVE, TINY)
+def test_tiny_archive_follows_keras_conventions(small_imdb):
     (x_train, y_train), (x_test, y_test) = data.load_imdb(num_words=10, maxlen=8)
-    assert x_train.shape == (4, 8) and x_test.shape == (2, 8)
-    assert sorted(y_train) == [0, 0, 1, 1]
-    # "great" (6 times) is the most frequent training word, so index 3.
+    assert x_train.shape == (6, 8) and x_test.shape == (6, 8)
+    assert sorted(y_train) == [0, 0, 0, 1, 1, 1]
+    # "great" (7 times) is the most frequent training word, so index 3.
     assert data.word_index()["great"] == 3
     for row in x_train:
         nonzero = row[row > 0]
@@ -177,27 +296,49 @@ def test_tiny_archive_follows_keras_conventions(data_dir):
     assert set(np.unique(x_small)) == {0, 1, 2, 3}  # only "great" keeps its index
     decoded = {data.decode_review(row) for row in x_test}
     assert "[START] great great great" in decoded
+    (texts, labels), _ = data.load_imdb_texts()
+    assert sorted(texts) == sorted(fakes.NEGATIVE + fakes.POSITIVE)
+    np.testing.assert_array_equal(labels, y_train)  # the same shuffle
 
 
-def test_cache_is_rebuilt_when_the_archive_changes(data_dir):
-    _write_archive(data_dir / data.IMDB_ARCHIVE, TINY)
+def test_cache_is_rebuilt_when_the_archive_changes(small_imdb):
     data.load_imdb(maxlen=8)
     assert data.word_index()["great"] == 3
-    changed = dict(TINY)
-    changed["aclImdb/train/neg/1_2.txt"] = "boring boring boring boring boring boring boring"
-    _write_archive(data_dir / data.IMDB_ARCHIVE, changed)
+    changed = fakes.reviews()
+    changed["aclImdb/train/neg/2_2.txt"] = b"boring " * 8
+    fakes.write(small_imdb / data.IMDB_ARCHIVE, fakes.archive_bytes(changed))
     data.load_imdb(maxlen=8)
     assert data.word_index()["boring"] == 3
-    assert len(list((data_dir / "cache").glob("imdb-tokens-*.npz"))) == 2
+    assert len(list((small_imdb / "cache").glob("imdb-tokens-*.npz"))) == 2
 
 
-def test_damaged_cache_is_rebuilt(data_dir):
-    _write_archive(data_dir / data.IMDB_ARCHIVE, TINY)
-    expected = data.load_imdb(maxlen=8)
-    (cache,) = (data_dir / "cache").glob("imdb-tokens-*.npz")
-    cache.write_bytes(b"garbage")
-    again = data.load_imdb(maxlen=8)
-    np.testing.assert_array_equal(expected[0][0], again[0][0])
+# ------------------------------------------------------------ decode_review
+
+
+@pytest.mark.parametrize(
+    ("sequence", "error", "text"),
+    [
+        ([-1], ValueError, "negative index -1"),
+        (np.array([1, 5, -3]), ValueError, "negative index -3"),
+        ([4.9], ValueError, r"whole-number word indices, got \[4.9\]"),
+        (np.array([1.0, np.nan]), ValueError, "whole-number word indices"),
+        (np.array([[1, 3], [1, 4]]), ValueError, r"1-D .* shape \(2, 2\).*decode_review\(row\)"),
+        (np.int32(5), ValueError, r"1-D sequence of word indices, got an array of shape \(\)"),
+        (["great"], TypeError, "integer word indices"),
+        (np.array([True, False]), TypeError, "integer word indices"),
+        ([1, 10**6], ValueError, "index 1000000, beyond the vocabulary"),
+    ],
+)
+def test_decode_review_refuses_what_is_not_one_review_of_indices(small_imdb, sequence, error, text):
+    with pytest.raises(error, match=text):
+        data.decode_review(sequence)
+
+
+def test_decode_review_accepts_lists_and_whole_floats(small_imdb):
+    data.load_imdb(maxlen=8)
+    assert data.decode_review([0, 0, 1, 3, 2]) == "[START] great [UNK]"
+    assert data.decode_review(np.array([1.0, 3.0])) == "[START] great"
+    assert data.decode_review(np.array([], dtype=np.int32)) == ""
 
 
 @pytest.mark.parametrize(
