@@ -152,11 +152,10 @@ def test_empty_sequence_is_a_clear_error(ex, sol):
 def test_checks_pass_on_the_solution(sol, capsys):
     checks.check_rnn_unit(sol["rnn_unit"])
     checks.check_activation(sol["activation"])
-    checks.check_activation(np.tanh)
     checks.check_output_rnn(sol["output_rnn"])
     checks.check_softmax_column(sol["softmax"])
     checks.check_rnn_layer(sol["rnn_layer"])
-    assert capsys.readouterr().out.count("\N{CHECK MARK}") == 6
+    assert capsys.readouterr().out.count("\N{CHECK MARK}") == 5
 
 
 def test_checks_explain_stubs():
@@ -192,13 +191,19 @@ def _naive(x):
     return (np.exp(x) - np.exp(-x)) / (np.exp(x) + np.exp(-x))
 
 
+def _stable(x):
+    """tanh from its definition without np.tanh (the check rejects np.tanh itself)."""
+    decay = np.exp(-2.0 * np.abs(np.asarray(x, dtype=float)))
+    return np.sign(x) * (1.0 - decay) / (1.0 + decay)
+
+
 @pytest.mark.parametrize(
     ("wrong", "message"),
     [
         (_naive, "overflows to inf"),
         (lambda x: 1 - 2 / (np.exp(2 * np.asarray(x)) + 1), "overflows on the way"),
-        (lambda x: np.tanh(np.abs(x)), "differs from tanh"),
-        (lambda x: np.tanh(x).ravel(), "shape"),
+        (lambda x: _stable(np.abs(x)), "differs from tanh"),
+        (lambda x: _stable(x).ravel(), "shape"),
     ],
 )
 def test_check_activation_messages(wrong, message):
@@ -238,6 +243,8 @@ def _wrong_layer(sol, h0=0.0, carry=True, last_only=False, transpose=False, soft
     """A deliberately wrong rnn_layer, built from the solution's correct pieces."""
 
     def rnn_layer(X, W, V, U, b, c):
+        if X.shape[0] == 0:
+            raise ValueError("X is an empty sequence")
         start = np.full((W.shape[0], 1), h0)
         h, hs, ys = start, [], []
         for t in range(X.shape[0]):
