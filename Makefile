@@ -1,17 +1,20 @@
 # Two commands set everything up on a fresh machine: `make book` and `make test`.
-# Both create (or reuse) .venv from requirements.txt.
+# Both create (or reuse) .venv from requirements.txt. `make test-colab` runs the notebooks
+# again in .venv-colab, built from requirements-colab.txt (Google Colab's package versions).
 
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
+VENV_COLAB := .venv-colab
+STAMP_COLAB := $(VENV_COLAB)/.requirements-installed
 NOTEBOOKS := $(sort $(wildcard solutions/[0-9][0-9]_*.ipynb))
-LINTED := utils tests solutions chapters
+LINTED := utils tests solutions chapters .ci
 
 # Notebooks must render figures inline (nbval compares their text/plain form).
 unexport MPLBACKEND
 
-.PHONY: venv book chapters solutions test lint mathjax clean
+.PHONY: venv venv-colab book chapters solutions test test-colab lint mathjax clean
 
 venv: $(STAMP)
 
@@ -20,6 +23,15 @@ $(STAMP): requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $(STAMP)
+
+venv-colab: $(STAMP_COLAB)
+
+# The same for Colab's versions; rebuilt from scratch so no package of an older pin survives.
+$(STAMP_COLAB): requirements-colab.txt
+	rm -rf $(VENV_COLAB)
+	$(PYTHON) -m venv $(VENV_COLAB)
+	$(VENV_COLAB)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-colab.txt
+	touch $(STAMP_COLAB)
 
 # MathJax is copied from the pinned django-static-mathjax wheel so the site renders maths
 # offline; _config.yml points `mathjax_path` at it.
@@ -49,6 +61,14 @@ lint: $(STAMP)
 test: lint mathjax
 	$(PY) -m pytest tests
 	COURSE_NBVAL_SMOKE=1 $(PY) -m pytest --nbval --nbval-current-env $(NOTEBOOKS)
+
+# Every solution notebook at smoke size and every chapter with its stubs filled by the solutions,
+# under Colab's package versions (tests/test_notebook_runs.py). The smoke size comes from each
+# notebook's metadata (course.smoke_parameters); nbval's switch COURSE_NBVAL_SMOKE is unset so
+# that it cannot override them. The first line prints the versions the run uses.
+test-colab: $(STAMP_COLAB)
+	$(VENV_COLAB)/bin/python -c 'import platform, importlib.metadata as m; print(f"Python {platform.python_version()}", *(f"{p} {m.version(p)}" for p in ("tensorflow-cpu", "keras", "numpy", "pandas", "matplotlib")), sep=", ")'
+	env -u COURSE_NBVAL_SMOKE $(VENV_COLAB)/bin/python -m pytest --durations=10 tests/test_notebook_runs.py
 
 clean:
 	rm -rf _build _mathjax

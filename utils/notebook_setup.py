@@ -6,7 +6,16 @@ student notebook from `repository.url` in `_config.yml`, so the URL is set in on
 
 from __future__ import annotations
 
-# The cell runs before `utils` can be imported, so it must be self-contained.
+import re
+
+# The placeholder `setup_cell_source` replaces; SETUP_CELL is not a format string, so the
+# cell's own f-strings keep their single braces.
+URL_PLACEHOLDER = "{repo_url}"
+
+# The cell runs before `utils` can be imported, so it is self-contained (standard library
+# only). It is written as `ruff format` would write it: `make lint` checks the notebooks.
+# Failures raise a RuntimeError that says what failed and what to do, with git's or pip's own
+# message, rather than a CalledProcessError that only gives the command and its exit status.
 SETUP_CELL = """\
 # Setup. Inside the course repository this only puts `utils` on the path. Elsewhere
 # (Google Colab) it clones the repository for `utils` and installs what is missing.
@@ -17,18 +26,69 @@ import sys
 from pathlib import Path
 
 REPO_URL = os.environ.get("COURSE_REPO_URL", "{repo_url}")
+MARKER = Path("utils", "notebook_setup.py")  # a file only the course repository has
 here = Path.cwd().resolve()
-root = next((p for p in (here, *here.parents) if (p / "utils" / "data.py").is_file()), None)
+root = next((p for p in (here, *here.parents) if (p / MARKER).is_file()), None)
 if root is None:
     root = here / "sequence-models-course"
-    if not root.exists():
-        subprocess.run(["git", "clone", "--depth", "1", REPO_URL, str(root)], check=True)
+    if not (root / MARKER).is_file():
+        if root.exists():
+            raise RuntimeError(
+                f"Setup failed: {root} exists but holds no course repository (an interrupted "
+                "clone?). Delete that folder, then run this cell again."
+            )
+        try:
+            clone = subprocess.run(
+                ["git", "clone", "--depth", "1", "--quiet", REPO_URL, str(root)],
+                capture_output=True,
+                text=True,
+                # A private or missing repository must fail, not wait for a password.
+                env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
+            )
+            failure = clone.stderr.strip() if clone.returncode else ""
+        except OSError as error:  # git itself is missing
+            failure = f"could not run git: {error}"
+        if not failure and not (root / MARKER).is_file():
+            failure = f"the clone has no {MARKER.as_posix()}, so it is not the course repository"
+        if failure:
+            raise RuntimeError(
+                f"Setup failed: could not clone the course repository {REPO_URL} into {root}.\\n"
+                f"Reason: {failure}\\n"
+                "What to do: check the network connection; check that the URL is the course's "
+                "repository (the course sets it in repository.url of _config.yml); or set the "
+                "environment variable COURSE_REPO_URL to the repository to clone "
+                "(os.environ['COURSE_REPO_URL'] = '...'), then run this cell again."
+            )
     missing = [name for name in ("rdata",) if importlib.util.find_spec(name) is None]
     if missing:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing], check=True)
+        install = subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", *missing],
+            capture_output=True,
+            text=True,
+        )
+        if install.returncode:
+            raise RuntimeError(
+                f"Setup failed: could not install {', '.join(missing)} with pip.\\n"
+                f"pip said: {install.stderr.strip()}\\n"
+                "What to do: check the network connection and run this cell again, or install "
+                f"by hand ({sys.executable} -m pip install {' '.join(missing)})."
+            )
 sys.path.insert(0, str(root))"""
+
+# What `repository.url` may be: an https URL (Colab clones it and Jupyter Book builds the
+# Colab links from it), with nothing that would break the Python string it is written into.
+_URL = re.compile(r"https://[^\s/\"'\\]+/[^\s\"'\\]+")
 
 
 def setup_cell_source(repo_url: str) -> str:
-    """The source of every notebook's first code cell, cloning from ``repo_url``."""
-    return SETUP_CELL.replace("{repo_url}", repo_url)
+    """The source of every notebook's first code cell, cloning from ``repo_url``.
+
+    Raises:
+        ValueError: ``repo_url`` is not an https URL of a repository.
+    """
+    if not isinstance(repo_url, str) or not _URL.fullmatch(repo_url):
+        raise ValueError(
+            f"repository.url in _config.yml must be the https URL of the course's Git "
+            f"repository, such as https://github.com/OWNER/REPOSITORY; got {repo_url!r}."
+        )
+    return SETUP_CELL.replace(URL_PLACEHOLDER, repo_url)
