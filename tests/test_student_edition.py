@@ -1,0 +1,72 @@
+"""The student notebooks answer nothing before the student does (issue: the student edition)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _read(name: str) -> nbformat.NotebookNode:
+    return nbformat.read(ROOT / "chapters" / name, as_version=4)
+
+
+def _visible_text(notebook: nbformat.NotebookNode) -> str:
+    """Sources and the text a student sees in stored outputs (images left out: base64)."""
+    parts = []
+    for cell in notebook.cells:
+        parts.append(cell.source)
+        for output in cell.get("outputs", []):
+            parts.append(output.get("text", ""))
+            data = output.get("data", {})
+            parts += [data.get(kind, "") for kind in ("text/plain", "text/html", "text/markdown")]
+    return "\n".join(p if isinstance(p, str) else "".join(p) for p in parts)
+
+
+def _tagged(notebook: nbformat.NotebookNode, tag: str) -> list:
+    return [cell for cell in notebook.cells if tag in cell.metadata.get("tags", [])]
+
+
+def test_every_written_question_has_an_answer_cell():
+    answers = sum(len(_tagged(_read(path.name), "answer")) for path in CHAPTERS)
+    assert answers >= 8, f"only {answers} answer-tagged cells in chapters/"
+    for path in CHAPTERS:
+        for cell in _tagged(_read(path.name), "answer"):
+            assert cell.cell_type == "markdown"
+            assert "BEGIN SOLUTION" not in cell.source and len(cell.source.splitlines()) == 1
+
+
+def test_chapter_4_never_states_the_counts_it_asks_for():
+    text = _visible_text(_read("04_parameters.ipynb"))
+    # 1,568 / 1 568 / 1568 are one number: drop thousands separators first.
+    plain = re.sub(r"(?<=\d)[,\u202f\u00a0 ](?=\d{3}\b)", "", text)
+    for count in ("512", "1024", "1568", "6272", "8320"):
+        found = re.search(rf"(?<![\d.]){count}(?![\d])", plain)
+        assert not found, (
+            f"chapter 4 shows {count}: {plain[found.start() - 60 : found.end() + 20]!r}"
+        )
+    assert "is figure 10.5" not in text
+
+
+def test_chapter_3_stores_no_training_log_summary_or_result_of_the_solution():
+    notebook = _read("03_imdb.ipynb")
+    text = _visible_text(notebook)
+    for sign in ("val_accuracy", "Total params", "Trainable params", "loss:", "test_accuracy"):
+        assert sign not in text, f"chapter 3 shows {sign!r}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_exercises_are_numbered_per_chapter(path):
+    notebook = _read(path.name)
+    chapter = int(path.name[:2])
+    exercises = _tagged(notebook, "exercise")
+    titles = [cell.source.split("\n", 1)[0] for cell in exercises]
+    assert titles, f"{path.name} has no exercise"
+    for number, title in enumerate(titles, start=1):
+        assert title.startswith(f"**Exercise {chapter}.{number}"), title
+    assert notebook.cells[0].source.split("\n", 1)[0].endswith("(exercises)")
