@@ -1,9 +1,16 @@
-"""Build the book with warnings as errors, then open every page in headless Chromium."""
+"""Build the book with warnings as errors, then open every page in headless Chromium.
+
+At 1280 px: no console errors, nothing fetched from outside the site, maths typeset,
+figures shown with real alt text, no output wider than the article, Colab and download
+links, exercise titles numbered per chapter and distinct exercise and solution pages. At
+390 px and 800 px the menu button opens the navigation.
+"""
 
 from __future__ import annotations
 
 import functools
 import http.server
+import re
 import shutil
 import subprocess
 import sys
@@ -26,6 +33,13 @@ def _pages() -> list[str]:
 
 PAGES = _pages()
 NOTEBOOK_PAGES = [page for page in PAGES if (ROOT / f"{page}.ipynb").exists()]
+# Each chapter in chapters/ with its solution page in solutions/.
+PAIRS = [
+    (page, "solutions/" + page.split("/", 1)[1])
+    for page in NOTEBOOK_PAGES
+    if page.startswith("chapters/") and "solutions/" + page.split("/", 1)[1] in NOTEBOOK_PAGES
+]
+DESKTOP = (1280, 900)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +66,10 @@ def test_build_has_every_page(site):
     for page in PAGES:
         assert (site / f"{page}.html").is_file(), page
     assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    # MathJax loads its own components; a page loads only its entry point.
+    intro = (site / f"{PAGES[0]}.html").read_text(encoding="utf-8")
+    scripts = re.findall(r'<script[^>]*src="([^"]*mathjax/[^"]*)"', intro)
+    assert len(scripts) == 1 and "tex-chtml.js" in scripts[0], scripts
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -107,7 +125,8 @@ def _open(browser, url: str) -> None:
         const done = arguments[arguments.length - 1];
         const start = Date.now();
         (function wait() {
-          if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+          if (!document.querySelector('script[src*="tex-chtml"]')) { done(true); }
+          else if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
             MathJax.startup.promise.then(() => done(true));
           } else if (Date.now() - start > 20000) { done(false); }
           else { setTimeout(wait, 100); }
@@ -198,3 +217,218 @@ def test_download_button_serves_the_notebook(browser, server, page):
     with urllib.request.urlopen(links[0]) as response:
         notebook = nbformat.reads(response.read().decode("utf-8"), as_version=4)
     assert notebook.cells == nbformat.read(ROOT / f"{page}.ipynb", as_version=4).cells
+
+
+def _chapter_number(page: str) -> int:
+    return int(Path(page).name[:2])
+
+
+@pytest.fixture
+def window(browser):
+    """Resize the browser for one test (``window(390, 844)``); back to 1280 px after it."""
+
+    def resize(width: int, height: int) -> None:
+        browser.set_window_size(width, height)
+
+    yield resize
+    browser.set_window_size(*DESKTOP)
+
+
+@pytest.mark.parametrize("width", [390, 800])
+@pytest.mark.parametrize("page", [PAGES[0], NOTEBOOK_PAGES[0]])
+def test_phone_menu_button_opens_the_navigation(browser, server, window, page, width):
+    window(width, 844)
+    _open(browser, f"{server}/{page}.html")
+    # The menu button the reader sees (the theme also has a hidden one in its navbar).
+    visible = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.primary-toggle')).filter(b => {"
+        "  const r = b.getBoundingClientRect(); const s = getComputedStyle(b);"
+        "  return r.width > 0 && r.height > 0 && s.visibility !== 'hidden'; })"
+    )
+    assert visible, f"{page} at {width} px: no visible menu button"
+    navigation_shown = (
+        "const d = document.getElementById('pst-primary-sidebar-modal');"
+        "if (!d || !d.open) return 0;"
+        "return Array.from(d.querySelectorAll('nav a')).filter(a => {"
+        "  const r = a.getBoundingClientRect();"
+        "  return r.width > 0 && r.height > 0 && r.right > 0 && r.left < window.innerWidth; }).length;"
+    )
+    assert browser.execute_script(navigation_shown) == 0, "navigation open before the click"
+    visible[0].click()
+    shown = 0
+    for _ in range(20):
+        shown = browser.execute_script(navigation_shown)
+        if shown:
+            break
+        browser.execute_script("return new Promise(r => setTimeout(r, 100))")
+    assert shown >= len(PAGES) - 1, (
+        f"{page} at {width} px: the menu button did not open the navigation ({shown} links visible)"
+    )
+    browser.execute_script("document.getElementById('pst-primary-sidebar-modal').close()")
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_no_output_is_wider_than_the_article(browser, server, page):
+    _open(browser, f"{server}/{page}.html")
+    # Open the solution drop-downs: their outputs are measured as a reader sees them.
+    browser.execute_script(
+        "document.querySelectorAll('.toggle-hidden button.toggle-button')"
+        ".forEach(b => { if (b.closest('.toggle').classList.contains('toggle-hidden')) b.click(); });"
+        "return new Promise(r => setTimeout(r, 300));"
+    )
+    report = browser.execute_script(
+        """
+        const article = document.querySelector('article.bd-article');
+        const width = article.clientWidth;
+        const cells = Array.from(article.querySelectorAll('div.cell'));
+        const wide = [];
+        cells.forEach((cell, index) => {
+          cell.querySelectorAll('.cell_output').forEach(output => {
+            const widest = Math.max(
+              ...[output, ...output.querySelectorAll('*')].map(e => e.scrollWidth));
+            if (widest > width + 1) {
+              const input = cell.querySelector('.cell_input pre');
+              wide.push({
+                cell: index + 1,
+                width: widest,
+                input: input ? input.textContent.trim().split('\\n')[0].slice(0, 60) : '',
+                output: output.textContent.trim().split('\\n')[0].slice(0, 60),
+              });
+            }
+          });
+        });
+        return {width: width, wide: wide};
+        """
+    )
+    lines = [
+        f"  code cell {w['cell']} of the page: {w['width']} px; input {w['input']!r}; "
+        f"output {w['output']!r}"
+        for w in report["wide"]
+    ]
+    assert not lines, (
+        f"{page}: outputs wider than the article ({report['width']} px at 1280 px):\n"
+        + "\n".join(lines)
+    )
+
+
+_FILE_NAME = re.compile(r"^[\w.\-/ ]*\.(png|jpe?g|gif|svg|webp)$|^[0-9a-f]{16,}$", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_image_has_real_alt_text(browser, server, page):
+    _open(browser, f"{server}/{page}.html")
+    images = browser.execute_script(
+        "return Array.from(document.querySelectorAll('article img'))"
+        ".map(img => [img.getAttribute('src'), img.getAttribute('alt')])"
+    )
+    bad = [
+        f"  {src}: alt {alt!r}"
+        for src, alt in images
+        if alt is None or not alt.strip() or _FILE_NAME.match(alt.strip())
+    ]
+    assert not bad, f"{page}: images without alt text saying what they show:\n" + "\n".join(bad)
+
+
+def _title(browser, server, page) -> str:
+    _open(browser, f"{server}/{page}.html")
+    return browser.title
+
+
+@pytest.mark.parametrize("chapter, solution", PAIRS)
+def test_exercise_and_solution_pages_have_distinct_titles(browser, server, chapter, solution):
+    chapter_title = _title(browser, server, chapter)
+    solution_title = _title(browser, server, solution)
+    assert "(exercises)" in chapter_title, chapter_title
+    assert "(solutions)" in solution_title, solution_title
+    assert chapter_title.replace("(exercises)", "(solutions)") == solution_title
+    # The navigation names the two pages differently too.
+    names = browser.execute_script(
+        "const names = {};"
+        "document.querySelectorAll('nav.bd-docs-nav a.reference').forEach(a => {"
+        "  names[new URL(a.href).pathname] = a.textContent.trim(); });"
+        "return names;"
+    )
+    by_page = {
+        path.rsplit("/", 2)[-2] + "/" + path.rsplit("/", 1)[-1]: n for path, n in names.items()
+    }
+    assert by_page[f"{chapter}.html"] != by_page[f"{solution}.html"], by_page
+
+
+_BOOK_WIDE = re.compile(r"\b(?:Exercise|Solution to Exercise) \d+(?![.\d])")
+
+
+@pytest.mark.parametrize("page", NOTEBOOK_PAGES)
+def test_exercises_are_numbered_per_chapter(browser, server, page):
+    _open(browser, f"{server}/{page}.html")
+    chapter = _chapter_number(page)
+    text = browser.execute_script("return document.querySelector('article').innerText")
+    assert not _BOOK_WIDE.findall(text), f"{page}: book-wide numbers {_BOOK_WIDE.findall(text)}"
+    titles = browser.execute_script(
+        "return Array.from(document.querySelectorAll('article .admonition-title'))"
+        ".map(t => t.textContent.trim())"
+    )
+    exercises = [t for t in titles if t.startswith("Exercise")]
+    solutions = [t for t in titles if t.startswith("Solution")]
+    wrong = [t for t in exercises if not t.startswith(f"Exercise {chapter}.")]
+    wrong += [t for t in solutions if not t.startswith(f"Solution to Exercise {chapter}.")]
+    assert not wrong, f"{page}: titles not numbered as chapter {chapter}: {wrong}"
+    numbers = [re.match(r"Exercise \d+\.(\d+)", t).group(1) for t in exercises]
+    assert numbers == [str(k) for k in range(1, len(numbers) + 1)], f"{page}: {exercises}"
+    if page.startswith("solutions/"):
+        # Each drop-down names an exercise of this page, by its number and title.
+        assert solutions, f"{page}: no solution drop-downs"
+        answered = {t.removeprefix("Solution to ").removesuffix(" (continued)") for t in solutions}
+        assert answered <= set(exercises), solutions
+
+
+def test_chapter_2_starts_with_exercise_2_1(browser, server):
+    page = next(p for p in NOTEBOOK_PAGES if p.startswith("chapters/02"))
+    _open(browser, f"{server}/{page}.html")
+    first = browser.execute_script(
+        "const t = document.querySelector('article .exercise .admonition-title');"
+        "return t ? t.textContent.trim() : null;"
+    )
+    assert first is not None and first.startswith("Exercise 2.1"), first
+
+
+def test_solutions_part_opens_with_the_about_page(site):
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    solutions = next(part for part in toc["parts"] if part["caption"].startswith("Solutions"))
+    assert solutions["chapters"][0]["file"] == "solutions/about"
+    last_chapter = [p for p in PAGES if p.startswith("chapters/")][-1]
+    page = (site / f"{last_chapter}.html").read_text(encoding="utf-8")
+    following = re.search(r'class="right-next"\s+href="([^"]+)"', page)
+    assert following and following.group(1).endswith("solutions/about.html"), following
+
+
+MATHS_PAGES = [page for page in PAGES if _has_maths(page)]
+
+
+@pytest.mark.parametrize("page", MATHS_PAGES)
+def test_display_equations_fit_or_scroll_with_a_cue(browser, server, window, page):
+    window(390, 844)
+    _open(browser, f"{server}/{page}.html")
+    equations = browser.execute_script(
+        """
+        const article = document.querySelector('article.bd-article').getBoundingClientRect();
+        return Array.from(document.querySelectorAll('article div.math')).map(e => {
+          const style = getComputedStyle(e);
+          const box = e.getBoundingClientRect();
+          return {
+            text: e.textContent.trim().slice(0, 50),
+            overflow: style.overflowX,
+            cue: style.backgroundImage.includes('gradient'),
+            scrolls: e.scrollWidth > e.clientWidth + 1,
+            inside: box.left >= article.left - 1 && box.right <= article.right + 1,
+          };
+        });
+        """
+    )
+    bad = [
+        f"  {e['text']!r}: overflow-x {e['overflow']}, cue {e['cue']}, inside {e['inside']}"
+        for e in equations
+        if not (e["overflow"] in ("auto", "scroll") and e["cue"] and e["inside"])
+    ]
+    assert not bad, f"{page} at 390 px: display equations that neither fit nor scroll:\n" + (
+        "\n".join(bad)
+    )
