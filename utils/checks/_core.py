@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import textwrap
 from collections.abc import Callable, Iterable, Sequence
 from types import SimpleNamespace
 from typing import Any, TypeVar
@@ -143,12 +144,13 @@ def note_changed(function: Callable[..., Any], names: Sequence[str]) -> None:
     """Tell the student, without failing, that their function changed its inputs in place."""
     if names:
         listed = ", ".join(f"`{name}`" for name in names)
-        print(
+        note = (
             f"Note: `{function_name(function)}` changes its argument{'s' if len(names) > 1 else ''}"
             f" {listed} in place. The result is right, but code that uses "
             f"{'them' if len(names) > 1 else 'it'} after the call sees the changed values; "
             "prefer `x = x / s` to `x /= s`."
         )
+        print(textwrap.fill(note, width=76, subsequent_indent="  "))
 
 
 class Student:
@@ -346,8 +348,8 @@ def rounded(matrix: Any) -> str:
 
 
 def passed(message: str) -> None:
-    """The one success line of a check."""
-    print(f"\N{CHECK MARK} {message}")
+    """The success message of a check, wrapped to fit a notebook page (76 characters)."""
+    print(textwrap.fill(f"\N{CHECK MARK} {message}", width=76, subsequent_indent="  "))
 
 
 # ------------------------------------------------------------------ the safety net
