@@ -11,6 +11,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "solution_smoke: a papermill smoke run of a whole solution notebook; `make test` skips "
+        "these because nbval executes every solution notebook there, `make test-colab` runs them",
+    )
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT

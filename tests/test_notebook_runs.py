@@ -62,6 +62,7 @@ def _errors(notebook: nbformat.NotebookNode) -> list[str]:
 
 
 @needs_data
+@pytest.mark.solution_smoke
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_solution_runs_at_smoke_size(path, tmp_path, monkeypatch):
     monkeypatch.delenv("COURSE_NBVAL_SMOKE", raising=False)

@@ -163,3 +163,70 @@ def parameter_table(model: Any) -> pd.DataFrame:
         "agree": total_formula == total_keras,
     }
     return table.astype({"by_formula": "Int64", "keras": "int64", "agree": bool})
+
+
+# ------------------------------------------------ the transformer encoder (chapter 5)
+#
+# With d = d_model, H heads of width d_k (queries, keys) and d_v (values), and d_ff hidden
+# units in the feed-forward network (Vaswani et al. 2017, sections 3.1-3.3):
+#
+# * ``MultiHeadAttention``: W^Q and W^K (d x H d_k each), W^V (d x H d_v), W^O (H d_v x d_out),
+#   and with ``use_bias=True`` a bias per projection: H d_k, H d_k, H d_v and d_out.
+# * ``LayerNormalization``: a scale (gamma) and an offset (beta) per feature, 2 d.
+# * the position-wise feed-forward network: Dense(d_ff) then Dense(d), each with a bias.
+# * learned position embeddings: one row of d per position, sequence_length x d.
+
+
+def position_embedding_params(sequence_length: int, d_model: int) -> int:
+    """Weights of learned position embeddings: a table of sequence_length x d_model."""
+    return embedding_params(sequence_length, d_model)
+
+
+def multi_head_attention_params(
+    d_model: int,
+    num_heads: int,
+    key_dim: int,
+    value_dim: int | None = None,
+    output_dim: int | None = None,
+    use_bias: bool = True,
+) -> int:
+    """Weights of ``MultiHeadAttention(num_heads, key_dim, value_dim, use_bias, output_shape)``.
+
+    Self-attention on inputs (n_tokens, d_model): W^Q, W^K (d_model, num_heads, key_dim),
+    W^V (d_model, num_heads, value_dim), W^O (num_heads, value_dim, output_dim) and, with
+    ``use_bias``, biases (num_heads, key_dim) twice, (num_heads, value_dim) and (output_dim,).
+    ``value_dim`` defaults to ``key_dim`` and ``output_dim`` to ``d_model``, as in Keras.
+    """
+    d = _positive_int("d_model", d_model)
+    heads = _positive_int("num_heads", num_heads)
+    d_k = _positive_int("key_dim", key_dim)
+    d_v = d_k if value_dim is None else _positive_int("value_dim", value_dim)
+    d_out = d if output_dim is None else _positive_int("output_dim", output_dim)
+    weights = 2 * d * heads * d_k + d * heads * d_v + heads * d_v * d_out
+    biases = 2 * heads * d_k + heads * d_v + d_out
+    return weights + (biases if use_bias else 0)
+
+
+def layer_norm_params(d_model: int) -> int:
+    """Weights of ``LayerNormalization()`` over the last axis of width d_model: gamma and beta."""
+    return 2 * _positive_int("d_model", d_model)
+
+
+def feed_forward_params(d_model: int, d_ff: int) -> int:
+    """Weights of the position-wise network Dense(d_ff, relu) -> Dense(d_model), with biases."""
+    return dense_params(d_model, d_ff) + dense_params(d_ff, d_model)
+
+
+def encoder_block_params(
+    d_model: int, num_heads: int, key_dim: int, d_ff: int, use_bias: bool = True
+) -> int:
+    """Weights of one encoder block: attention, two layer norms and the feed-forward network.
+
+    ``use_bias`` applies to the attention layer only (the feed-forward network keeps its
+    biases). Residual connections and dropout have no weights.
+    """
+    return (
+        multi_head_attention_params(d_model, num_heads, key_dim, use_bias=use_bias)
+        + 2 * layer_norm_params(d_model)
+        + feed_forward_params(d_model, d_ff)
+    )

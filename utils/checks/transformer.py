@@ -20,6 +20,7 @@ from utils.checks._core import (
     close,
     expect_value_error,
     feedback_check,
+    passed,
     pristine,
     reject_known_mistakes,
     rounded,
@@ -271,10 +272,7 @@ def check_encoder_block_count(encoder_block_count: Callable[..., Any]) -> None:
             f"d_model={d}, {h} heads of width {k} and d_ff={f} has "
             f"{encoder_block_params(d, h, k, f):,} parameters: {hint}"
         )
-    print(
-        f"\N{CHECK MARK} {name} agrees with the encoder block's parameter count for "
-        f"{len(sizes)} sizes."
-    )
+    passed(f"{name} agrees with the encoder block's parameter count for {len(sizes)} sizes.")
 
 
 def _reference_embedding(tokens: np.ndarray, table: np.ndarray, positions: np.ndarray):
@@ -373,7 +371,7 @@ def check_position_embedding(layer_class: type) -> None:
             f"compute_mask should be True exactly where the word index is not 0; for\n{words}\n"
             f"expected\n{(words != 0).astype(int)}\ngot\n{mask.astype(int)}"
         )
-    print(
-        f"\N{CHECK MARK} {name}: token + position embeddings for full and shorter inputs, "
-        "and a mask that hides the padding."
+    passed(
+        f"{name}: token + position embeddings for full and shorter inputs, and a mask that "
+        "hides the padding."
     )
