@@ -11,6 +11,27 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
+def build_book(source: Path, out: Path) -> Path:
+    """Build the Jupyter Book at ``source`` into ``out`` as `make book` does; return the HTML."""
+    import subprocess
+
+    command = [
+        str(Path(sys.executable).parent / "jupyter-book"),
+        "build",
+        str(source),
+        "--path-output",
+        str(out),
+        "--warningiserror",
+        "--nitpick",
+        "--keep-going",
+    ]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, (
+        f"book build failed:\n{result.stdout[-5000:]}\n{result.stderr[-2000:]}"
+    )
+    return out / "_build" / "html"
+
+
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",

@@ -12,14 +12,13 @@ import functools
 import http.server
 import re
 import shutil
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import nbformat
 import pytest
 import yaml
+from conftest import build_book
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -46,20 +45,7 @@ DESKTOP = (1280, 900)
 def site(tmp_path_factory) -> Path:
     if not (ROOT / "_mathjax" / "mathjax" / "tex-chtml.js").exists():
         pytest.fail("MathJax is not in _mathjax/mathjax: run `make mathjax` (make test does).")
-    out = tmp_path_factory.mktemp("book")
-    command = [
-        str(Path(sys.executable).parent / "jupyter-book"),
-        "build",
-        str(ROOT),
-        "--path-output",
-        str(out),
-        "--warningiserror",
-        "--nitpick",
-        "--keep-going",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, f"book build failed:\n{result.stdout[-5000:]}\n{result.stderr}"
-    return out / "_build" / "html"
+    return build_book(ROOT, tmp_path_factory.mktemp("book"))
 
 
 def test_build_has_every_page(site):

@@ -11,12 +11,12 @@ import html
 import json
 import re
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import build_book
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -292,22 +292,7 @@ def small_book(tmp_path_factory) -> Path:
         "  - caption: Back matter\n    chapters:\n      - file: bibliography\n",
         encoding="utf-8",
     )
-    out = tmp_path_factory.mktemp("out")
-    command = [
-        str(Path(sys.executable).parent / "jupyter-book"),
-        "build",
-        str(source),
-        "--path-output",
-        str(out),
-        "--warningiserror",
-        "--nitpick",
-        "--keep-going",
-    ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, (
-        f"build failed:\n{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
-    )
-    return out / "_build" / "html"
+    return build_book(source, tmp_path_factory.mktemp("out"))
 
 
 def _text(path: Path) -> str:
