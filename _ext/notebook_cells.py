@@ -27,24 +27,33 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from docutils import nodes
 
-EXERCISE_TAG = "exercise"
-SOLUTION_TAG = "solution"
-ANSWER_TAG = "answer"
-SETUP_TAG = "course-setup"
-REFERENCES_TAG = "references"
+# The book is built from the repository root, where `utils` lives (one folder above _ext).
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from utils import chapters  # noqa: E402
+from utils.references import CITATION  # noqa: E402
+
+EXERCISE_TAG = chapters.EXERCISE_TAG
+SOLUTION_TAG = chapters.SOLUTION_TAG
+ANSWER_TAG = chapters.ANSWER_TAG
+SETUP_TAG = chapters.SETUP_TAG
+REFERENCES_TAG = chapters.REFERENCES_TAG
 HIDING_TAGS = {"hide-input", "remove-input", "hide-cell", "remove-cell"}
 
-# The generator's rule for the first line of an exercise (utils/chapters.py).
-EXERCISE_TITLE = re.compile(r"^\*\*(Exercise (\d+)\.(\d+)(?: \(tasks? [^)]+\))?: \S.*)\*\*$")
-MARKER_LINE = re.compile(r"^[ \t]*### (?:BEGIN|END) SOLUTION[ \t]*$")
-# [text](#ref-KEY); the key characters are those of utils/references.py.
-CITATION_LINK = re.compile(r"\[([^\]]+)\]\(#ref-([A-Za-z0-9_:.\-]+)\)")
+# The exercise title, the solution markers and the citation links follow the generator's
+# rules, read from the course's own package so the two can never disagree.
+EXERCISE_TITLE = chapters.EXERCISE_TITLE
+MARKER_LINE = re.compile(
+    rf"^[ \t]*(?:{re.escape(chapters.BEGIN)}|{re.escape(chapters.END)})[ \t]*$"
+)
+CITATION_LINK = CITATION
 ANSWER_PROMPT = re.compile(r"^\*\*Your answer:?\*\*:?[ \t]*")
 HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 FENCE_OPEN = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")

@@ -266,7 +266,7 @@ def small_book(tmp_path_factory) -> Path:
     source = tmp_path_factory.mktemp("src")
     for name in ("_config.yml", "references.bib", "bibliography.md"):
         shutil.copy(ROOT / name, source / name)
-    for name in ("_ext", "_static"):
+    for name in ("_ext", "_static", "utils"):  # the extension reads the generator's rules
         shutil.copytree(ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__"))
     (source / "_mathjax").mkdir()  # html_static_path; these pages need no typeset maths
     (source / "chapters").mkdir()

@@ -55,7 +55,8 @@ SOLUTION_OUTPUT_TAG = "solution-output"
 # trailing text. A line that matches this but is not exactly BEGIN or END is an error.
 _MARKER_LIKE = re.compile(r"^\s*#+\s*(begin|end)[\s_-]*solution\b", re.IGNORECASE)
 _CHECK_CALL = re.compile(r"\bcheck_\w+\(")
-_EXERCISE_TITLE = re.compile(r"^\*\*Exercise (\d+)\.(\d+)(?: \(tasks? [^)]+\))?: \S.*\*\*$")
+# The first line of an exercise cell; group 1 is the title the book shows, 2 and 3 the number.
+EXERCISE_TITLE = re.compile(r"^\*\*(Exercise (\d+)\.(\d+)(?: \(tasks? [^)]+\))?: \S.*)\*\*$")
 _TITLE = re.compile(r"^# Chapter (\d+): .+ \(solutions\)$")
 
 
@@ -182,16 +183,16 @@ def _validate_solution(notebook: nbformat.NotebookNode, name: str) -> None:
             )
         if EXERCISE_TAG in tags:
             heading = cell.source.strip().split("\n", 1)[0].strip()
-            match = _EXERCISE_TITLE.match(heading)
+            match = EXERCISE_TITLE.match(heading)
             if not match:
                 raise GeneratorError(
                     f"{where}: an exercise starts with '**Exercise {chapter}.K (task T.U): Title**' "
                     f"or '**Exercise {chapter}.K: Title**', not {heading!r}."
                 )
             number += 1
-            if (int(match.group(1)), int(match.group(2))) != (chapter, number):
+            if (int(match.group(2)), int(match.group(3))) != (chapter, number):
                 raise GeneratorError(
-                    f"{where}: exercise {match.group(1)}.{match.group(2)} should be "
+                    f"{where}: exercise {match.group(2)}.{match.group(3)} should be "
                     f"{chapter}.{number} (exercises are numbered per chapter, in order)."
                 )
 
