@@ -64,10 +64,6 @@ class GeneratorError(ValueError):
     """A solution notebook that the generator cannot turn into a chapter."""
 
 
-# Kept for callers of the earlier generator.
-MarkerError = GeneratorError
-
-
 def _tags(cell: nbformat.NotebookNode) -> list[str]:
     return list(cell.get("metadata", {}).get("tags", []))
 
