@@ -232,34 +232,6 @@ def test_student_notebook_stores_no_result_of_the_solution(root):
     assert all("BEGIN SOLUTION" not in cell.source for cell in chapter.cells)
 
 
-# ------------------------------------------------------------------------- split point
-
-
-@pytest.mark.parametrize("n", [2, 5, 7, 10, 101, 2000, 2001, 2003, 2004, 12_345, 25_000])
-@pytest.mark.parametrize("fraction", [0.2, 0.1, 0.25, 0.3])
-def test_split_point_agrees_with_keras(n, fraction):
-    from keras.src.trainers.data_adapters.array_slicing import train_validation_split
-
-    try:
-        (fit,), (validation,) = train_validation_split((np.arange(n),), fraction)
-    except ValueError:
-        with pytest.raises(ValueError, match="empty"):
-            bag_of_ngrams.split_point(n, fraction)
-        return
-    cut = bag_of_ngrams.split_point(n, fraction)
-    assert cut == len(fit) and n - cut == len(validation)
-    assert validation[0] == cut  # Keras validates on the last rows
-
-
-@pytest.mark.parametrize(
-    ("n", "fraction", "message"),
-    [(0, 0.2, "positive"), (True, 0.2, "positive"), (2.5, 0.2, "positive"), (10, 1.0, "(0, 1)")],
-)
-def test_split_point_refuses_bad_input(n, fraction, message):
-    with pytest.raises(ValueError, match=re.escape(message)):
-        bag_of_ngrams.split_point(n, fraction)
-
-
 # --------------------------------------------------------------- parameter validation
 
 
@@ -438,25 +410,47 @@ def test_nb_log_ratio_matches_the_formula():
     np.testing.assert_allclose(r, expected, atol=1e-6)
 
 
+def _parts(texts=_TEXTS, labels=_LABELS, n_fit=8):
+    """Fit on the first n_fit reviews, validate on the rest, test on all (a toy split)."""
+    return (texts[:n_fit], labels[:n_fit], texts[n_fit:], labels[n_fit:], texts, labels)
+
+
+def _dense(x):
+    import tensorflow as tf
+
+    return tf.sparse.to_dense(x).numpy()
+
+
 def test_make_features_learns_only_from_the_fitting_part():
     features = bag_of_ngrams.make_features(
-        _TEXTS, _LABELS, _TEXTS[:3], _LABELS[:3], ngrams=2, vocabulary_size=200
+        *_parts()[:4], _TEXTS[:3], _LABELS[:3], ngrams=2, vocabulary_size=200
     )
-    cut = bag_of_ngrams.split_point(len(_TEXTS))
-    assert features.x_fit.dense_shape.numpy().tolist() == [cut, 200]
-    assert features.x_val.dense_shape.numpy().tolist() == [len(_TEXTS) - cut, 200]
+    assert features.x_fit.dense_shape.numpy().tolist() == [8, 200]
+    assert features.x_val.dense_shape.numpy().tolist() == [2, 200]
     assert features.x_test.dense_shape.numpy().tolist() == [3, 200]
     assert features.r.shape == (200,)
-    assert features.texts_val == _TEXTS[cut:]
+    assert features.texts_val == _TEXTS[8:]
     assert "gem" not in features.ngram_list and "dud" not in features.ngram_list  # validation only
     assert "great cast" in features.ngram_list  # a bigram
     assert features.x_fit.values.numpy().max() == 1.0  # binary
 
 
+def test_make_features_keeps_the_callers_parts_in_order():
+    # A movie-disjoint validation part is not a tail of the training reviews.
+    order = [0, 3, 4, 7, 8, 9, 1, 2, 5, 6]
+    texts = [_TEXTS[i] for i in order]
+    features = bag_of_ngrams.make_features(*_parts(texts, _LABELS[order], n_fit=6))
+    assert features.texts_val == texts[6:]
+    np.testing.assert_array_equal(features.y_val, _LABELS[order][6:])
+    validation = _dense(features.x_val)
+    for row, text in enumerate(texts[6:]):
+        np.testing.assert_array_equal(validation[row], _dense(features.vectorize([text]))[0])
+
+
 def test_trigrams_and_unigrams():
-    three = bag_of_ngrams.make_features(_TEXTS, _LABELS, _TEXTS, _LABELS, ngrams=3)
+    three = bag_of_ngrams.make_features(*_parts(), ngrams=3)
     assert "a great film" in three.ngram_list
-    one = bag_of_ngrams.make_features(_TEXTS, _LABELS, _TEXTS, _LABELS, ngrams=1)
+    one = bag_of_ngrams.make_features(*_parts(), ngrams=1)
     assert all(" " not in gram for gram in one.ngram_list)
 
 
@@ -466,24 +460,21 @@ def test_trigrams_and_unigrams():
         ({"ngrams": 4}, "ngrams must be 1, 2 or 3"),
         ({"vocabulary_size": 1}, "vocabulary_size"),
         ({"vocabulary_size": True}, "vocabulary_size"),
-        ({"y_train": _LABELS[:-1]}, "must match"),
-        ({"y_train": _LABELS * 2}, "0/1 labels"),
+        ({"y_fit": _LABELS[:-3]}, "must match"),
+        ({"y_val": _LABELS[:2] * 2}, "0/1 labels"),
+        ({"texts_test": _TEXTS[:1]}, "texts_test"),
+        ({"texts_fit": [], "y_fit": []}, "texts_fit is empty"),
     ],
 )
 def test_make_features_refuses_bad_input(kwargs, message):
-    arguments = {
-        "texts_train": _TEXTS,
-        "y_train": _LABELS,
-        "texts_test": _TEXTS,
-        "y_test": _LABELS,
-        **kwargs,
-    }
+    names = ("texts_fit", "y_fit", "texts_val", "y_val", "texts_test", "y_test")
+    arguments = {**dict(zip(names, _parts(), strict=True)), **kwargs}
     with pytest.raises(ValueError, match=message):
         bag_of_ngrams.make_features(**arguments)
 
 
 def test_train_and_predict():
-    features = bag_of_ngrams.make_features(_TEXTS, _LABELS, _TEXTS[:4], _LABELS[:4])
+    features = bag_of_ngrams.make_features(*_parts()[:4], _TEXTS[:4], _LABELS[:4])
     model, history = bag_of_ngrams.train(features, seed=0, epochs=2)
     assert model.count_params() == 100_001 and len(history.history["val_accuracy"]) == 2
     for part, size in (("val", 2), ("test", 4)):

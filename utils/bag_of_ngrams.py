@@ -1,8 +1,8 @@
 """Naive-Bayes-weighted bag-of-n-grams logistic regression (Wang & Manning, 2012).
 
-Chapter 3's best model, usable on its own (chapter 5 reuses it in an ensemble)::
+Chapter 3's last extension, usable on its own (chapter 5 reuses it in an ensemble)::
 
-    features = make_features(texts_train, y_train, texts_test, y_test, ngrams=2)
+    features = make_features(texts_fit, y_fit, texts_val, y_val, texts_test, y_test, ngrams=2)
     model, history = train(features, seed=0)
     p_val = predict_proba(model, features, "val")    # (n_val,)
     p_test = predict_proba(model, features, "test")  # (n_test,)
@@ -13,14 +13,13 @@ scaled by the naive-Bayes log-count ratio r_j of the training part, and a logist
 regression p = sigmoid(w^T (x * r) + b) is fitted with RMSprop. The vocabulary and r are
 learnt from the training part only, so validation and test reviews are truly unseen.
 
-The validation part is the *last* ``validation_split`` of the training texts, cut where
-Keras's ``validation_split`` cuts (:func:`split_point`), so that the validation accuracy
-is computed on the same reviews as for the Keras sequence models.
+The caller chooses the three parts; the chapters pass the movie-disjoint split of
+:func:`utils.data.movie_disjoint_split`, so that the validation reviews are about other
+movies than the fitted ones, as the test reviews are.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -31,36 +30,12 @@ import numpy as np
 NGRAM_NAMES = {1: "unigram", 2: "bigram", 3: "trigram"}
 
 
-def split_point(n: int, validation_split: float = 0.2) -> int:
-    """How many of n training examples Keras's ``validation_split`` keeps for fitting.
-
-    Keras (``keras/src/trainers/data_adapters/array_slicing.py``, ``train_validation_split``)
-    cuts at ``floor(n * (1 - validation_split))``: rows ``[:cut]`` are fitted, rows ``[cut:]``
-    validate.
-
-    Raises:
-        ValueError: if n is not a positive int, the split is not in (0, 1), or one part
-            would be empty (Keras refuses that too).
-    """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"n must be a positive number of examples, got {n!r}.")
-    if not 0.0 < validation_split < 1.0:
-        raise ValueError(f"validation_split must be in (0, 1), got {validation_split!r}.")
-    cut = int(math.floor(n * (1.0 - validation_split)))
-    if cut == 0 or cut == n:
-        raise ValueError(
-            f"validation_split={validation_split} of {n} examples leaves an empty "
-            "training or validation part; use more examples."
-        )
-    return cut
-
-
 @dataclass
 class NgramFeatures:
     """Sparse binary n-gram features of one data set, and what was learnt to build them.
 
-    Shapes: n_fit + n_val training reviews (the validation part is the last n_val),
-    n_test test reviews, V = ``vocabulary_size`` columns.
+    Shapes: n_fit fitted, n_val validation and n_test test reviews, V = ``vocabulary_size``
+    columns.
     """
 
     ngrams: int
@@ -90,12 +65,6 @@ def _sparse_float(x: Any) -> Any:
     import tensorflow as tf
 
     return tf.SparseTensor(x.indices, tf.cast(x.values, tf.float32), x.dense_shape)
-
-
-def _sparse_rows(x: Any, start: int, stop: int) -> Any:
-    import tensorflow as tf
-
-    return tf.sparse.slice(x, [start, 0], [stop - start, x.dense_shape[1]])
 
 
 def nb_log_ratio(x: Any, y: Sequence[int] | np.ndarray, alpha: float = 1.0) -> Any:
@@ -143,29 +112,32 @@ def as_dataset(x: Any, y: Sequence[int] | np.ndarray, batch_size: int, shuffle_s
 
 
 def make_features(
-    texts_train: Sequence[str],
-    y_train: Sequence[int] | np.ndarray,
+    texts_fit: Sequence[str],
+    y_fit: Sequence[int] | np.ndarray,
+    texts_val: Sequence[str],
+    y_val: Sequence[int] | np.ndarray,
     texts_test: Sequence[str],
     y_test: Sequence[int] | np.ndarray,
     ngrams: int = 2,
     vocabulary_size: int = 100_000,
-    validation_split: float = 0.2,
 ) -> NgramFeatures:
     """Learn the n-gram vocabulary and the NB ratios on the fitting part; vectorise everything.
 
     Args:
-        texts_train: n raw training reviews; the last ``validation_split`` of them (cut as
-            Keras cuts, :func:`split_point`) form the validation part.
-        y_train: (n,) labels, 1 positive, 0 negative.
+        texts_fit: n_fit raw reviews to fit on; y_fit: (n_fit,) labels, 1 positive, 0 negative.
+        texts_val: n_val raw validation reviews; y_val: (n_val,) labels.
         texts_test: n_test raw test reviews; y_test: (n_test,) labels.
         ngrams: the highest n-gram order: 1 = words, 2 = words and pairs of adjacent words
             (the default), 3 = up to triples.
         vocabulary_size: V, the number of most frequent n-grams of the fitting part kept.
-        validation_split: the share of the training reviews held out for validation.
 
     Returns:
         The features: x_fit (n_fit, V), x_val (n_val, V), x_test (n_test, V), the ratios
-        r (V,) and the adapted vectoriser.
+        r (V,) and the adapted vectoriser. Nothing is learnt from the validation or test texts.
+
+    Raises:
+        ValueError: a bad ``ngrams`` or ``vocabulary_size``, texts and labels of different
+            lengths, labels other than 0/1, or an empty fitting part.
     """
     import keras
     import tensorflow as tf
@@ -178,18 +150,23 @@ def make_features(
         raise ValueError(f"vocabulary_size must be an int >= 2, got {vocabulary_size!r}.")
     if vocabulary_size < 2:
         raise ValueError(f"vocabulary_size must be an int >= 2, got {vocabulary_size!r}.")
-    texts_train, texts_test = list(texts_train), list(texts_test)
-    y_train, y_test = np.asarray(y_train), np.asarray(y_test)
-    if len(texts_train) != len(y_train) or len(texts_test) != len(y_test):
-        raise ValueError(
-            f"got {len(texts_train)} training texts for {len(y_train)} labels and "
-            f"{len(texts_test)} test texts for {len(y_test)} labels; they must match."
-        )
-    for name, labels in (("y_train", y_train), ("y_test", y_test)):
+    parts = {}
+    for name, texts, labels in (
+        ("fit", texts_fit, y_fit),
+        ("val", texts_val, y_val),
+        ("test", texts_test, y_test),
+    ):
+        texts, labels = list(texts), np.asarray(labels)
+        if len(texts) != len(labels):
+            raise ValueError(
+                f"got {len(texts)} texts_{name} for {len(labels)} labels y_{name}; they must match."
+            )
         if not np.isin(labels, (0, 1)).all():
-            raise ValueError(f"{name} must hold 0/1 labels only, got {np.unique(labels)[:5]}.")
+            raise ValueError(f"y_{name} must hold 0/1 labels only, got {np.unique(labels)[:5]}.")
+        parts[name] = (texts, labels)
+    if not parts["fit"][0]:
+        raise ValueError("texts_fit is empty: there is nothing to learn the vocabulary from.")
     start = time.perf_counter()
-    cut = split_point(len(texts_train), validation_split)
     vectorizer = keras.layers.TextVectorization(
         max_tokens=vocabulary_size,
         ngrams=ngrams,
@@ -198,26 +175,25 @@ def make_features(
         standardize=standardize,
         name=f"{NGRAM_NAMES[ngrams]}s",
     )
-    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(texts_train[:cut]).batch(1024))
+    vectorizer.adapt(tf.data.Dataset.from_tensor_slices(parts["fit"][0]).batch(1024))
     features = NgramFeatures(
         ngrams=ngrams,
         vocabulary_size=vocabulary_size,
         vectorizer=vectorizer,
-        texts_val=texts_train[cut:],
+        texts_val=parts["val"][0],
         x_fit=None,
-        y_fit=y_train[:cut],
+        y_fit=parts["fit"][1],
         x_val=None,
-        y_val=y_train[cut:],
+        y_val=parts["val"][1],
         x_test=None,
-        y_test=y_test,
+        y_test=parts["test"][1],
         r=None,
         seconds=0.0,
         ngram_list=[str(g) for g in vectorizer.get_vocabulary()],
     )
-    x_all = features.vectorize(texts_train)
-    features.x_fit = _sparse_rows(x_all, 0, cut)
-    features.x_val = _sparse_rows(x_all, cut, len(texts_train))
-    features.x_test = features.vectorize(texts_test)
+    features.x_fit = features.vectorize(parts["fit"][0])
+    features.x_val = features.vectorize(parts["val"][0])
+    features.x_test = features.vectorize(parts["test"][0])
     features.r = nb_log_ratio(features.x_fit, features.y_fit)
     features.seconds = time.perf_counter() - start
     return features
