@@ -19,7 +19,15 @@ from utils import bag_of_ngrams, run_config
 
 NOTEBOOK = "solutions/03_imdb.ipynb"
 CHAPTER = "chapters/03_imdb.ipynb"
-MODELS = ["dense", "simple_rnn", "lstm", "lstm_100", "stacked_lstm", "tuned_lstm", "best"]
+MODELS = [
+    "dense",
+    "simple_rnn",
+    "lstm",
+    "lstm_100",
+    "stacked_lstm",
+    "tuned_lstm",
+    "bag_of_bigrams",
+]
 # The parameter counts the assignment fixes for the prescribed architectures.
 PARAMS = {
     "dense": 170_305,
@@ -157,9 +165,11 @@ def test_prose_check_flags_a_number_planted_in_the_stored_notebook(solution):
     best = next(
         c
         for c in training_cells(solution)
-        if "best: validation accuracy" in c.source or "best: validation accuracy" in _output_text(c)
+        if "bag_of_bigrams: validation accuracy" in _output_text(c)
     )
-    accuracy = re.search(r"best: validation accuracy (\d\.\d+)", _output_text(best)).group(1)
+    accuracy = re.search(
+        r"bag_of_bigrams: validation accuracy (\d\.\d+)", _output_text(best)
+    ).group(1)
     planted = copy.deepcopy(solution)
     quoted = f"{float(accuracy):.3f}"
     planted.cells.append(nbformat.v4.new_markdown_cell(f"The best model reaches {quoted}."))
@@ -225,10 +235,11 @@ def test_student_notebook_stores_no_result_of_the_solution(root):
     sources = "\n".join(cell.source for cell in chapter.cells)
     for builder in ("build_dense", "build_simple_rnn", "build_lstm"):
         assert f"check_{builder}({builder})" in sources
-    assert sources.count("raise NotImplementedError") >= 5  # 3 builders, neighbours, 3.8
-    assert "build_stacked_lstm" not in sources  # the model solution of 3.8 is not shown
+    # 3 builders, neighbours, 3 counts, the extensions of 3.9
+    assert sources.count("raise NotImplementedError") >= 8
+    assert "build_stacked_lstm" not in sources  # the model solution of 3.9 is not shown
     answers = [cell for cell in chapter.cells if "answer" in _tags(cell)]
-    assert len(answers) == 3  # 3.2 (what the embedding does), 3.8, 3.9
+    assert len(answers) == 3  # 3.3 (what the embedding does), 3.9, 3.10
     assert all("BEGIN SOLUTION" not in cell.source for cell in chapter.cells)
 
 
@@ -500,7 +511,6 @@ def test_smoke_run_writes_results_for_every_model(run_notebook, tmp_path):
     notebook = run_notebook(
         NOTEBOOK,
         {
-            "models": MODELS,
             "epochs_scale": 0.01,  # one epoch each
             "train_samples": 500,
             "test_samples": 500,
@@ -523,33 +533,12 @@ def test_smoke_run_writes_results_for_every_model(run_notebook, tmp_path):
             assert row["params"] == PARAMS[key], key
     assert results["tuned_lstm"]["params"] == PARAMS["stacked_lstm"]
     assert not literal_claims(notebook)  # the prose holds for this run too
-
-
-@needs_data
-def test_subset_of_models_runs(run_notebook, tmp_path):
-    """Only the best model: every other section must skip itself cleanly."""
-    results_path = tmp_path / "results.json"
-    notebook = run_notebook(
-        NOTEBOOK,
-        {
-            "models": ["best"],
-            "epochs_scale": 0.01,
-            "train_samples": 500,
-            "test_samples": 500,
-            "best_seeds": [0],
-            "results_path": str(results_path),
-        },
-        timeout=300,
-    )
-    assert list(json.loads(results_path.read_text(encoding="utf-8"))) == ["best"]
-    assert "Skipped: 'dense' is not in `models`" in _stored_text(notebook)
+    assert "Skipped" not in _stored_text(notebook)
 
 
 @pytest.mark.parametrize(
     ("parameters", "message"),
     [
-        ({"models": ["lstn"]}, "unknown name"),
-        ({"models": []}, "models is empty"),
         ({"epochs_scale": 0}, "epochs_scale must be a finite number greater than 0"),
         ({"train_samples": 10}, "train_samples must be None"),
         ({"tuned_max_epochs": "x"}, "tuned_max_epochs must be an integer"),
@@ -588,3 +577,77 @@ def test_training_curves_are_drawn_at_the_size_they_are_shown():
     plt.close(figure)
     with pytest.raises(ValueError, match="loss"):
         plot_training_curves({"acc": [1]}, "title")
+
+
+# ------------------------------------------------------------------ the test set, once
+
+TEST_MARKER = "## The test set, once"
+_PREDICTING = {"predict", "evaluate", "predict_proba", "predict_on_batch", "__call__"}
+
+
+def _test_reads(tree: ast.AST) -> list[str]:
+    """Expressions that score a model on the test set, outside lambdas (stored, not called)."""
+    found = []
+
+    def mentions_test(node: ast.AST) -> bool:
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Name) and sub.id in {"x_test", "y_test", "x_te"}:
+                return True
+            if isinstance(sub, ast.Attribute) and sub.attr in {"x_test", "y_test"}:
+                return True
+            if isinstance(sub, ast.Constant) and sub.value == "test":
+                return True
+        return False
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.Lambda):
+            return  # a stored way to predict later; calling it is what counts
+        if isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            if name == "predict_test":
+                found.append(ast.unparse(node))
+            elif name in _PREDICTING and any(
+                mentions_test(arg) for arg in [*node.args, *(k.value for k in node.keywords)]
+            ):
+                found.append(ast.unparse(node))
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def _test_reads_before_the_marker(notebook) -> list[tuple[int, str]]:
+    reads = []
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type == "markdown" and cell.source.startswith(TEST_MARKER):
+            return reads
+        if cell.cell_type == "code":
+            reads += [(index, text) for text in _test_reads(ast.parse(cell.source))]
+    raise AssertionError(f"no markdown cell starts with {TEST_MARKER!r}")
+
+
+def test_the_test_reader_finds_test_scoring():
+    code = (
+        "a = model.evaluate(x_test, y_test)\n"
+        "b = bag_of_ngrams.predict_proba(m, f, 'test')\n"
+        "c = runs['x'].predict_test()\n"
+        "d = model.predict(parts.x_test)\n"
+        "keep = lambda: model.predict(parts.x_test)\n"
+        "e = model.predict(parts.x_val)\n"
+    )
+    assert len(_test_reads(ast.parse(code))) == 4
+
+
+@pytest.mark.parametrize("path", [NOTEBOOK, "solutions/05_transformer.ipynb"])
+def test_the_test_set_is_scored_only_after_the_marker(root, path):
+    notebook = nbformat.read(root / path, as_version=4)
+    assert not _test_reads_before_the_marker(notebook), _test_reads_before_the_marker(notebook)
+    marker = next(i for i, c in enumerate(notebook.cells) if c.source.startswith(TEST_MARKER))
+    after = [
+        text
+        for cell in notebook.cells[marker:]
+        if cell.cell_type == "code"
+        for text in _test_reads(ast.parse(cell.source))
+    ]
+    assert after, "the marked section scores nothing on the test set"
