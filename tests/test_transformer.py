@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -292,13 +293,18 @@ def _count(d, h, k, f):
         (lambda d, h, k, f: _count(d, h, k, f) - 3 * h * k - d, "attention layer's biases"),
         (lambda d, h, k, f: _count(d, h, k, f) - f - d, "feed-forward network's biases"),
         (lambda d, h, k, f: params.multi_head_attention_params(d, h, k) + 4 * d, "feed-forward"),
-        (lambda d, h, k, f: _count(d, h, k, f) + 1, "has"),
+        (lambda d, h, k, f: _count(d, h, k, f) + 1, "not the number of parameters"),
         (lambda d, h, k, f: float("nan"), "whole number"),
     ],
 )
 def test_check_encoder_block_count_names_the_mistake(wrong, message):
-    with pytest.raises(CheckFailed, match=message):
+    with pytest.raises(CheckFailed, match=message) as failure:
         check_encoder_block_count(wrong)
+    # The message never gives the right count away (issue 17): not for any size it checks.
+    sizes = [(32, 2, 16, 32), (64, 4, 16, 128), (5, 4, 3, 7), (16, 1, 16, 64), (8, 3, 5, 1)]
+    for size in sizes + [(32, 2, 16, 64)]:
+        for shown in (f"{_count(*size):,}", str(_count(*size))):
+            assert shown not in str(failure.value), (size, str(failure.value))
 
 
 def _layer_variant(sol, call=None, compute_mask=None):
@@ -398,7 +404,7 @@ def test_encoder_block_formula_agrees_with_keras(sol, d_model, num_heads, key_di
 
 def test_transformer_count_by_formula(sol):
     length, words, d_model, d_ff = 40, 300, sol["D_MODEL"], sol["D_FF"]
-    model = sol["build_transformer"](length, words)
+    model = sol["build_transformer"](length, words, d_model, sol["NUM_HEADS"], d_ff, sol["DROPOUT"])
     embedding = model.get_layer("embedding")
     assert embedding.count_params() == params.embedding_params(
         words, d_model
@@ -430,6 +436,123 @@ def test_formulas_refuse_bad_sizes(function, args, error, text):
         function(*args)
 
 
+# ------------------------------------------------------------------ builders and saving
+
+
+def test_build_transformer_takes_every_size_as_an_argument(sol):
+    model = sol["build_transformer"](12, 50, 8, 4, 16, 0.0, learning_rate=0.01)
+    expected = (
+        params.embedding_params(50, 8)
+        + params.position_embedding_params(12, 8)
+        + params.encoder_block_params(8, 4, 2, 16, use_bias=False)
+        + params.dense_params(8, 1)
+    )
+    assert model.count_params() == expected
+    attention = model.get_layer("block_attention")
+    assert (attention.num_heads, attention.key_dim) == (4, 2)
+    rates = [layer.rate for layer in model.layers if type(layer).__name__ == "Dropout"]
+    assert rates == [0.0] * 3
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.01)
+
+
+def test_builders_and_helpers_read_no_module_level_sizes(sol):
+    # What a function uses comes in as an argument: none of them reads the notebook's sizes,
+    # data or parameters from the module (a student can copy them anywhere).
+    module_state = {
+        "D_MODEL", "NUM_HEADS", "D_FF", "DROPOUT", "PATIENCE", "ENSEMBLE_WEIGHTS", "SPLIT_SEED",
+        "sequence_length", "num_words", "max_epochs", "seeds", "x_fit", "y_fit", "x_val", "y_val",
+        "x_test", "y_test", "seed_table", "transformers", "transformer_runs", "bag_p_val",
+    }  # fmt: skip
+    for name in (
+        "encoder_block",
+        "build_transformer",
+        "train_with_early_stopping",
+        "describe_training",
+        "choose_weight",
+        "cross_fitted_answers",
+        "build_stacked_lstm",
+        "seconds_per_step",
+        "model_results",
+    ):
+        assert name in sol, f"the notebook defines no {name}"
+        read = set(sol[name].__code__.co_names)
+        assert not read & module_state, f"{name} reads {sorted(read & module_state)}"
+
+
+def test_build_transformer_refuses_heads_that_do_not_divide_d_model(sol):
+    with pytest.raises(ValueError, match="d_model = 10 is not a multiple of num_heads = 4"):
+        sol["build_transformer"](12, 50, 10, 4, 16, 0.1)
+
+
+def test_position_embedding_round_trips_through_its_config(sol):
+    import keras
+
+    layer_class = sol["PositionEmbedding"]
+    layer = layer_class(7, 30, 4, name="embedding")
+    config = keras.saving.serialize_keras_object(layer)
+    copy = keras.saving.deserialize_keras_object(
+        config, custom_objects={"PositionEmbedding": layer_class}
+    )
+    assert type(copy) is layer_class
+    sizes = (copy.sequence_length, copy.vocabulary_size, copy.d_model, copy.name)
+    assert sizes == (7, 30, 4, "embedding")
+    assert copy.get_config() == layer.get_config()
+
+
+def test_a_model_with_position_embeddings_saves_and_loads(sol, tmp_path):
+    import warnings
+
+    import keras
+
+    layer_class = sol["PositionEmbedding"]
+    keras.utils.set_random_seed(0)
+    model = sol["build_transformer"](16, 60, 8, 2, 16, 0.1)
+    words = np.random.default_rng(0).integers(1, 60, size=(5, 16))
+    words[:, :6] = 0  # padding, which the reloaded mask must hide as well
+    x = np.random.default_rng(1).integers(1, 60, size=(64, 16))
+    model.fit(x, np.arange(64) % 2, epochs=1, verbose=0)  # weights away from their initial values
+    before = model.predict(words, verbose=0)
+    path = tmp_path / "transformer.keras"
+    with warnings.catch_warnings():
+        # A layer without `build` would be rebuilt empty, with a warning: turn that into an error.
+        warnings.filterwarnings("error", message=".*build\\(\\).*")
+        model.save(path)
+        loaded = keras.saving.load_model(path, custom_objects={"PositionEmbedding": layer_class})
+    assert type(loaded.get_layer("embedding")) is layer_class
+    np.testing.assert_array_equal(loaded.predict(words, verbose=0), before)
+    table = loaded.get_layer("embedding").token_embedding
+    weights = table.get_weights()[0]
+    weights[0] = 50.0  # the padding row: the reloaded mask must hide it
+    table.set_weights([weights])
+    np.testing.assert_allclose(loaded.predict(words, verbose=0), before, atol=1e-5)
+
+
+def test_train_with_early_stopping_keeps_the_best_epoch(sol):
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 40)).astype("float32")
+    y = (x[:, 0] + rng.normal(scale=2.0, size=300) > 0).astype("float32")  # noisy: it overfits
+
+    def build():
+        model = keras.Sequential([keras.Input(shape=(40,)), keras.layers.Dense(1, "sigmoid")])
+        model.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy")
+        return model
+
+    model, record = sol["train_with_early_stopping"](
+        build, 0, x[:200], y[:200], x[200:], y[200:], max_epochs=30, patience=2, batch_size=32
+    )
+    val_loss = record["history"]["val_loss"]
+    epochs_run = len(record["epoch_seconds"])
+    assert epochs_run == len(val_loss) <= 30
+    assert record["best_epoch"] == int(np.argmin(val_loss)) + 1
+    if epochs_run < 30:  # stopped: the last `patience` epochs did not improve on the best
+        assert epochs_run == record["best_epoch"] + 2
+    # The returned model has the best epoch's weights.
+    assert model.evaluate(x[200:], y[200:], verbose=0) == pytest.approx(min(val_loss), rel=1e-5)
+    np.testing.assert_allclose(record["p_val"], model.predict(x[200:], verbose=0)[:, 0], rtol=1e-6)
+
+
 # ------------------------------------------------------------------ the ensemble arithmetic
 
 
@@ -458,9 +581,9 @@ def trained(sol):
 
     (x, y), _ = load_imdb(num_words=2000, maxlen=64)
     keras.utils.set_random_seed(0)
-    model = sol["build_transformer"](64, 2000)
+    model = sol["build_transformer"](64, 2000, sol["D_MODEL"], sol["NUM_HEADS"], sol["D_FF"], 0.1)
     model.fit(x[:3000], y[:3000], epochs=2, batch_size=64, verbose=0)
-    return model, x[20000:]
+    return model, x[3000:]  # reviews the model was not fitted on
 
 
 @needs_data
@@ -535,6 +658,229 @@ def test_notebook_structure():
     for cell in notebook.cells:
         if cell.cell_type == "code" and ("plt.show()" in cell.source):
             assert cell.metadata.get("mystnb", {}).get("image", {}).get("alt"), cell.source[:60]
+
+
+def _code_cells(notebook) -> list:
+    return [cell for cell in notebook.cells if cell.cell_type == "code"]
+
+
+def test_smoke_parameters_in_metadata_match_the_smoke_branch():
+    notebook = nbformat.read(SOLUTION, as_version=4)
+    declared = notebook.metadata["course"]["smoke_parameters"]
+    cell = next(c for c in _code_cells(notebook) if "if run_config.smoke_run():" in c.source)
+    branch = next(
+        node
+        for node in ast.walk(ast.parse(cell.source))
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "run_config.smoke_run()"
+    )
+    assigned = {}
+    for statement in branch.body:
+        names = [target.id for target in statement.targets[0].elts]
+        assigned.update(zip(names, ast.literal_eval(statement.value), strict=True))
+    assert assigned == declared
+
+
+def test_the_notebook_writes_no_globals():
+    notebook = nbformat.read(SOLUTION, as_version=4)
+    for cell in _code_cells(notebook):
+        assert "globals()" not in cell.source, cell.source[:80]
+
+
+# Calls that score a model on data; on test data they are allowed in one cell only.
+_SCORING = {"predict", "predict_proba", "predict_on_batch", "evaluate", "test_on_batch"}
+
+
+def _scores_test_data(source: str) -> list[str]:
+    """The calls in ``source`` that score a model on test data (names with "test", or "test")."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+            continue
+        if node.func.attr not in _SCORING:
+            continue
+        for argument in [*node.args, *(keyword.value for keyword in node.keywords)]:
+            for part in ast.walk(argument):
+                if (isinstance(part, ast.Name) and "test" in part.id) or (
+                    isinstance(part, ast.Constant) and part.value == "test"
+                ):
+                    found.append(ast.unparse(node))
+    return found
+
+
+def test_scoring_on_test_data_finds_the_calls():
+    source = (
+        "model.predict(x_val)\nbag_of_ngrams.predict_proba(m, f, 'test')\n"
+        "bag_of_ngrams.evaluate(m, f, part='test')\nmodel.predict(x_test[:10], verbose=0)\n"
+        "make_features(texts_fit, y_fit, texts_val, y_val, texts_test, y_test)"
+    )
+    assert len(_scores_test_data(source)) == 3
+
+
+def test_the_test_set_is_used_once_in_the_marked_cell():
+    notebook = nbformat.read(SOLUTION, as_version=4)
+    headings = [
+        index
+        for index, cell in enumerate(notebook.cells)
+        if cell.cell_type == "markdown" and cell.source.startswith("## The test set, once")
+    ]
+    assert len(headings) == 1, "one markdown cell headed '## The test set, once'"
+    test_cell = next(c for c in notebook.cells[headings[0] :] if c.cell_type == "code")
+    assert _scores_test_data(test_cell.source), "the marked cell scores the models on test"
+    for cell in _code_cells(notebook):
+        if cell is not test_cell:
+            assert not _scores_test_data(cell.source), (cell.id, _scores_test_data(cell.source))
+    # Nothing after the marked cell changes a choice: no training and no new weights there.
+    later = "\n".join(c.source for c in notebook.cells[headings[0] :] if c.cell_type == "code")
+    for call in ("fit(", "train(", "choose_weight(", "make_features("):
+        assert call not in later.replace("def ", ""), call
+
+
+# ---------------------------------------------- the claims agree with the stored results
+#
+# The test cell stores every number of the run in its output's metadata ("course_results",
+# the results JSON); the cell after exercise 5.4 prints the verdicts. The prose about the
+# ensemble is conditional; these tests check the printed verdicts against the numbers, so that
+# a re-run can never leave a claim that its own results contradict.
+
+ENSEMBLE, BAG = "the ensemble", "the bag of n-grams"
+TALLY = re.compile(
+    r"significantly more accurate than the bag of n-grams alone for (\d+) of (\d+) seed\(s\), "
+    r"significantly less accurate for (\d+), and not significantly different for (\d+)"
+)
+# Phrases of the old text that claimed a gain whatever the run showed.
+UNCONDITIONAL = (
+    "can beat both models because",
+    "net gain of a few dozen",
+    "why the combination helps",
+    "Why does the ensemble help",
+    "the ensemble helps",
+)
+
+
+def _outputs_text(cell) -> str:
+    parts = []
+    for output in cell.get("outputs", []):
+        text = output.get("text", "")
+        parts.append(text if isinstance(text, str) else "".join(text))
+        for kind in ("text/markdown", "text/plain"):
+            value = output.get("data", {}).get(kind, "")
+            parts.append(value if isinstance(value, str) else "".join(value))
+    return "\n".join(parts)
+
+
+def stored_results(notebook) -> dict | None:
+    """The results JSON that the test cell stored in its output's metadata, if any."""
+    for cell in _code_cells(notebook):
+        for output in cell.get("outputs", []):
+            results = output.get("metadata", {}).get("course_results")
+            if results:
+                return results
+    return None
+
+
+def _recomputed(record: dict):
+    """paired_comparison on answers rebuilt from a stored record's counts."""
+    from utils.stats import paired_comparison
+
+    n, only_a, only_b = record["n"], record["only_a"], record["only_b"]
+    both = round(record["accuracy_b"] * n) - only_b  # right in both
+    truth = np.ones(n, dtype=int)
+    answers_a, answers_b = np.zeros(n, dtype=int), np.zeros(n, dtype=int)
+    answers_a[:both] = answers_b[:both] = 1
+    answers_a[both : both + only_a] = 1
+    answers_b[both + only_a : both + only_a + only_b] = 1
+    return paired_comparison(truth, answers_a, answers_b, record["name_a"], record["name_b"])
+
+
+def claim_problems(notebook) -> list[str]:
+    """Every disagreement between the chapter's claims and its stored results."""
+    results = stored_results(notebook)
+    if results is None:
+        return ["no stored results: re-run the notebook (make solutions)"]
+    problems = []
+    ensemble = results["ensemble"]
+    seeds = ensemble["seeds"]
+    for field in ("params", "val_accuracy", "test_accuracy", "train_seconds", "epochs"):
+        for model in ("transformer", "ensemble"):
+            if field not in results[model]:
+                problems.append(f"results[{model!r}] lacks the field {field!r}")
+    for kind, records in ensemble["comparison_with_bag"].items():
+        if len(records) != len(seeds):
+            problems.append(f"{kind}: {len(records)} comparisons for {len(seeds)} seeds")
+        for seed, record in zip(seeds, records, strict=False):
+            where = f"{kind}, seed {seed}"
+            if (record["name_a"], record["name_b"]) != (ENSEMBLE, BAG):
+                problems.append(f"{where}: compares {record['name_a']} with {record['name_b']}")
+            redone = _recomputed(record)
+            if not np.isclose(redone.p_value, record["p_value"], rtol=1e-9, atol=1e-12):
+                problems.append(f"{where}: p-value {record['p_value']} but {redone.p_value}")
+            if redone.better() != record["better"]:
+                problems.append(f"{where}: stored verdict {record['better']!r}, counts say "
+                                f"{redone.better()!r}")  # fmt: skip
+            if redone.sentence() != record["sentence"]:
+                problems.append(f"{where}: the sentence does not match its counts")
+    for index, record in enumerate(ensemble["comparison_with_bag"]["test"]):
+        for side, field in (("accuracy_a", "test_accuracy_per_seed"),
+                            ("accuracy_b", "bag_test_accuracy_per_seed")):  # fmt: skip
+            if not np.isclose(record[side], ensemble[field][index]):
+                problems.append(f"test, seed {seeds[index]}: {side} differs from {field}")
+    verdict_cell = next((c for c in _code_cells(notebook) if "def tally(" in c.source), None)
+    if verdict_cell is None:
+        return problems + ["no verdict cell (def tally) before the answer to exercise 5.4"]
+    printed = _outputs_text(verdict_cell)
+    for kind, records in ensemble["comparison_with_bag"].items():
+        for seed, record in zip(seeds, records, strict=False):
+            if record["sentence"] not in printed:
+                problems.append(
+                    f"the verdict cell does not print the {kind} verdict of seed {seed}"
+                )
+    tally = TALLY.search(printed)
+    verdicts = [record["better"] for record in ensemble["comparison_with_bag"]["test"]]
+    expected = (verdicts.count(ENSEMBLE), len(seeds), verdicts.count(BAG))
+    expected += (len(seeds) - expected[0] - expected[2],)
+    if tally is None or tuple(int(g) for g in tally.groups()) != expected:
+        problems.append(f"the verdict cell's tally should read {expected}")
+    markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    for phrase in UNCONDITIONAL:
+        if phrase.lower() in markdown.lower():
+            problems.append(f"the text claims {phrase!r} whatever the results")
+    return problems
+
+
+def test_the_claims_agree_with_the_stored_results():
+    problems = claim_problems(nbformat.read(SOLUTION, as_version=4))
+    assert not problems, "\n".join(problems)
+
+
+def _first_test_record(notebook) -> dict:
+    return stored_results(notebook)["ensemble"]["comparison_with_bag"]["test"][0]
+
+
+def test_claim_problems_catches_a_wrong_verdict():
+    notebook = nbformat.read(SOLUTION, as_version=4)
+    if stored_results(notebook) is None:
+        pytest.fail("no stored results: re-run the notebook (make solutions)")
+    record = _first_test_record(notebook)
+    record["better"] = BAG if record["better"] != BAG else ENSEMBLE
+    assert any("stored verdict" in problem for problem in claim_problems(notebook))
+    notebook = nbformat.read(SOLUTION, as_version=4)
+    _first_test_record(notebook)["p_value"] += 0.5
+    assert any("p-value" in problem for problem in claim_problems(notebook))
+    notebook = nbformat.read(SOLUTION, as_version=4)
+    cell = next(c for c in _code_cells(notebook) if "def tally(" in c.source)
+    for output in cell.outputs:
+        if "text/markdown" in output.get("data", {}):
+            text = output.data["text/markdown"]
+            output.data["text/markdown"] = TALLY.sub(
+                lambda m: m.group(0).replace(
+                    f"for {m.group(1)} of", f"for {int(m.group(1)) + 1} of"
+                ),
+                text,
+            )
+    assert any("tally" in problem for problem in claim_problems(notebook))
+    notebook = nbformat.read(SOLUTION, as_version=4)
+    notebook.cells[-2].source += "\n\nThe ensemble helps."
+    assert any("whatever the results" in problem for problem in claim_problems(notebook))
 
 
 @needs_data
