@@ -124,6 +124,80 @@ def test_near_miss_markers_are_errors_naming_cell_and_line(line):
         _student(_code(source, "solution"))
 
 
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        ("### BEGIN SOLUTIONS", "SOLUTIONS; the marker is singular"),
+        ("    ### END SOLUTIONS", "SOLUTIONS; the marker is singular"),
+        ("\t### BEGIN SOLUTION", "a tab \\(U\\+0009\\)"),
+        ("  \t### END SOLUTION", "a tab"),
+        ("\u00a0\u00a0\u00a0\u00a0### BEGIN SOLUTION", "NO-BREAK SPACE \\(U\\+00A0\\)"),
+        ("\u2003### BEGIN SOLUTION", "EM SPACE"),
+        ("\u200b### BEGIN SOLUTION", "ZERO WIDTH SPACE"),
+        ("### BEGIN SOLUTION ", "' ' follows it"),
+        ("### END SOLUTION.", "'.' follows it"),
+        ("y = 2  ### END SOLUTION", "follows other text"),
+    ],
+)
+def test_every_other_marker_form_is_refused_with_its_reason(line, reason):
+    source = f"x = 1\n{line}\ny = 2"
+    with pytest.raises(chapters.GeneratorError, match=rf"cell 1, line 2: .*{reason}.*exactly"):
+        _student(_code(source, "solution"))
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "x = 1\r\n### BEGIN SOLUTION\r\ny = 2\r\n### END SOLUTION",
+        "x = 1\n### BEGIN SOLUTION\ny = 2\r\n### END SOLUTION",
+        "print('no markers here')\r\n",
+    ],
+)
+def test_crlf_line_endings_are_refused_naming_the_line(source):
+    with pytest.raises(chapters.GeneratorError, match=r"cell 1, line (1|3): .*CRLF"):
+        _student(_code(source, "solution"))
+
+
+def test_an_unterminated_marker_names_its_line():
+    with pytest.raises(
+        chapters.GeneratorError, match=r"cell 1, line 3: ### BEGIN SOLUTION is never closed"
+    ):
+        _student(_code("x = 1\ny = 2\n### BEGIN SOLUTION\nz = 3", "solution"))
+
+
+def test_a_misindented_marker_that_would_break_the_chapter_is_refused():
+    # The marker is indented less than the code around it: the stub would end the function.
+    source = "def f(x):\n    y = x\n  ### BEGIN SOLUTION\n    y = 2 * x\n  ### END SOLUTION\n    return y"
+    with pytest.raises(
+        chapters.GeneratorError,
+        match=r"cell 1 \(as generated for the chapter\), line 3: .*IndentationError",
+    ):
+        _student(_code(source, "solution"))
+
+
+def test_a_solution_cell_that_does_not_compile_is_refused():
+    with pytest.raises(chapters.GeneratorError, match=r"cell 1, line 2: .*does not compile"):
+        _student(_code("x = 1\ny = (", "solution"))
+
+
+def test_ipython_magics_are_not_syntax_errors():
+    cell = _student(_code("%matplotlib inline\n!echo hi\nx = 1")).cells[1]
+    assert cell.source.startswith("%matplotlib inline")
+
+
+def test_plural_markers_stop_the_generator_and_check_without_writing(tmp_path, capsys):
+    """Issue 21: `### BEGIN SOLUTIONS` used to drop the exercise cell and exit 0."""
+    repo = _repository(tmp_path)
+    path = repo / "solutions" / "01_things.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    notebook.cells[-1].source = SOLUTION_CELL.replace("SOLUTION\n", "SOLUTIONS\n")
+    nbformat.write(notebook, path)
+    assert chapters.main([], root=repo) == 2
+    assert "01_things.ipynb, cell 3, line 4: " in capsys.readouterr().err
+    assert not (repo / "chapters").exists()
+    assert chapters.main(["--check"], root=repo) == 2
+
+
 def test_markers_in_raw_cells_and_untagged_cells_are_errors():
     raw = nbformat.v4.new_raw_cell(f"{chapters.BEGIN}\nsecret\n{chapters.END}")
     with pytest.raises(chapters.GeneratorError, match="cell 1, line 1: .*not tagged"):

@@ -29,6 +29,7 @@ import hashlib
 import json
 import re
 import sys
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,9 +52,11 @@ SOLUTION_TAG = "solution"
 ANSWER_TAG = "answer"
 SOLUTION_OUTPUT_TAG = "solution-output"
 
-# Anything a person may have meant as a marker: any number of '#', any case, any spacing,
-# trailing text. A line that matches this but is not exactly BEGIN or END is an error.
-_MARKER_LIKE = re.compile(r"^\s*#+\s*(begin|end)[\s_-]*solution\b", re.IGNORECASE)
+# Anything a person may have meant as a marker, anywhere on a line: any number of '#', any
+# case, any spacing (NBSP and zero-width characters included), '_' or '-' between the words,
+# "SOLUTIONS". A line that matches this but is not exactly BEGIN or END is an error.
+_GAP = r"[\s\u200b\u200c\u200d\u2060\ufeff]"
+_MARKER_LIKE = re.compile(rf"#+{_GAP}*(begin|end)(?:{_GAP}|[_-])*solution", re.IGNORECASE)
 _CHECK_CALL = re.compile(r"\bcheck_\w+\(")
 # The first line of an exercise cell; group 1 is the title the book shows, 2 and 3 the number.
 EXERCISE_TITLE = re.compile(r"^\*\*(Exercise (\d+)\.(\d+)(?: \(tasks? [^)]+\))?: \S.*)\*\*$")
@@ -75,43 +78,107 @@ def _set_tags(cell: nbformat.NotebookNode, tags: list[str]) -> None:
         cell.metadata.pop("tags", None)
 
 
+def _marker(line: str) -> str | None:
+    """BEGIN or END if ``line`` is exactly that marker after an indentation of spaces."""
+    stripped = line.lstrip(" ")
+    return stripped if stripped in (BEGIN, END) else None
+
+
+def _near_miss(line: str) -> str:
+    """Why ``line``, which looks like a marker, is not one (for the error message)."""
+    start = _MARKER_LIKE.search(line)
+    assert start is not None
+    before, text = line[: start.start()], line[start.start() :]
+    blank = re.fullmatch(f"{_GAP}*", before) is not None
+    odd = [char for char in before if char != " "]
+    if odd and blank:
+        char = odd[0]
+        name = "a tab" if char == "\t" else unicodedata.name(char, "a control character")
+        return f"it is indented with {name} (U+{ord(char):04X}); indent with spaces only"
+    if not blank:
+        return "it follows other text on its line; put it on a line of its own"
+    if "solutions" in text.lower():
+        return "it says SOLUTIONS; the marker is singular"
+    for marker in (BEGIN, END):
+        if text.startswith(marker) and text != marker:
+            return f"{text[len(marker) :]!r} follows it; nothing may follow the marker"
+    return "spelling, case, spacing or the number of '#' differ"
+
+
 def check_markers(source: str, where: str, allowed: bool) -> int:
     """Validate the solution markers of one cell; return how many regions it has.
 
+    The one accepted form is ``### BEGIN SOLUTION`` / ``### END SOLUTION`` alone on its line,
+    indented with spaces only (as the code around it). Carriage returns (CRLF line endings)
+    are refused in every cell: they would survive into the chapter.
+
     Raises:
-        GeneratorError: for a near-miss marker, unpaired or nested markers, or markers in
-            a cell that may not have them (``allowed`` false).
+        GeneratorError: naming ``where`` and the line, for a carriage return, a near-miss
+            marker, unpaired or nested markers, or markers in a cell that may not have them
+            (``allowed`` false).
     """
-    inside = False
+    opened = 0  # the line of the open BEGIN, 0 outside a region
     regions = 0
     for number, line in enumerate(source.split("\n"), start=1):
-        stripped = line.strip()
-        if stripped in (BEGIN, END):
+        if "\r" in line:
+            raise GeneratorError(
+                f"{where}, line {number}: a carriage return (Windows CRLF line endings); "
+                "solution notebooks use LF line endings only: replace each CRLF by LF in this cell."
+            )
+        marker = _marker(line)
+        if marker is not None:
             if not allowed:
                 raise GeneratorError(
                     f"{where}, line {number}: a solution marker in a cell that is not tagged "
                     f"'{SOLUTION_TAG}' (code) or '{ANSWER_TAG}' (markdown); tag the cell."
                 )
-            if stripped == BEGIN:
-                if inside:
+            if marker == BEGIN:
+                if opened:
                     raise GeneratorError(
-                        f"{where}, line {number}: {BEGIN} inside another solution; "
-                        f"close the first with {END}."
+                        f"{where}, line {number}: {BEGIN} inside another solution (opened on "
+                        f"line {opened}); close the first with {END}."
                     )
-                inside = True
+                opened = number
                 regions += 1
             else:
-                if not inside:
+                if not opened:
                     raise GeneratorError(f"{where}, line {number}: {END} without {BEGIN}.")
-                inside = False
-        elif _MARKER_LIKE.match(line):
+                opened = 0
+        elif _MARKER_LIKE.search(line):
             raise GeneratorError(
-                f"{where}, line {number}: {stripped!r} looks like a solution marker but is not "
-                f"one; write exactly '{BEGIN}' or '{END}' on a line of its own."
+                f"{where}, line {number}: {line!r} looks like a solution marker but is not one "
+                f"({_near_miss(line)}); write exactly '{BEGIN}' or '{END}' on a line of its own."
             )
-    if inside:
-        raise GeneratorError(f"{where}: {BEGIN} is never closed by {END}.")
+    if opened:
+        raise GeneratorError(f"{where}, line {opened}: {BEGIN} is never closed by {END}.")
     return regions
+
+
+def _python(source: str) -> str:
+    """The Python a cell runs: IPython's ``%magic`` and ``!shell`` lines translated, if any."""
+    if not any(line.lstrip().startswith(("%", "!")) for line in source.split("\n")):
+        return source
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
+
+
+def compile_cell(source: str, where: str) -> None:
+    """Compile a code cell (nothing runs), so no notebook is written with a broken cell.
+
+    Raises:
+        GeneratorError: naming ``where``, the line and Python's reason, for a syntax error
+            (an ``IndentationError`` or ``TabError`` left by a misplaced marker included).
+    """
+    try:
+        compile(_python(source), where, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError) as error:  # ValueError: a NUL byte in the source
+        line = getattr(error, "lineno", None)
+        reason = getattr(error, "msg", None) or str(error)
+        at = f", line {line}" if line else ""
+        raise GeneratorError(
+            f"{where}{at}: the cell does not compile ({type(error).__name__}: {reason})."
+        ) from None
 
 
 def strip_solutions(source: str, replacement: str, where: str) -> tuple[str, bool]:
@@ -124,11 +191,11 @@ def strip_solutions(source: str, replacement: str, where: str) -> tuple[str, boo
     out: list[str] = []
     inside = False
     for line in source.split("\n"):
-        stripped = line.strip()
-        if stripped == BEGIN:
+        marker = _marker(line)
+        if marker == BEGIN:
             inside = True
-            out.append(line[: len(line) - len(line.lstrip())] + replacement)
-        elif stripped == END:
+            out.append(line[: len(line) - len(line.lstrip(" "))] + replacement)
+        elif marker == END:
             inside = False
         elif not inside:
             out.append(line)
@@ -162,12 +229,12 @@ def _validate_solution(notebook: nbformat.NotebookNode, name: str) -> None:
             check_markers(cell.source, where, allowed=False)
             continue
         if cell.cell_type == "code":
-            regions = check_markers(cell.source, where, allowed=SOLUTION_TAG in tags)
+            check_markers(cell.source, where, allowed=SOLUTION_TAG in tags)
             if ANSWER_TAG in tags or EXERCISE_TAG in tags:
                 raise GeneratorError(
                     f"{where}: '{ANSWER_TAG}' and '{EXERCISE_TAG}' are for markdown cells."
                 )
-            del regions
+            compile_cell(cell.source, where)
             continue
         regions = check_markers(
             cell.source, where, allowed=ANSWER_TAG in tags or SOLUTION_TAG in tags
@@ -251,6 +318,7 @@ def student_version(solution: nbformat.NotebookNode, name: str) -> nbformat.Note
                 cell.source, found = strip_solutions(cell.source, STUB, where)
                 if not found:
                     continue
+                compile_cell(cell.source, f"{where} (as generated for the chapter)")
                 _clear_outputs(cell)
                 _set_tags(cell, [tag for tag in tags if tag != SOLUTION_TAG])
             if SOLUTION_OUTPUT_TAG in tags or _CHECK_CALL.search(cell.source):
