@@ -211,10 +211,10 @@ def test_rnn_layer_may_return_a_list(capsys):
     assert capsys.readouterr().out.count("\N{CHECK MARK}") == 2
 
 
-def test_rnn_unit_rules():
-    without_checks = lambda h, x, W, U, b: b + W @ h + U @ x.T  # noqa: E731
-    with pytest.raises(CheckFailed, match=r"x_t of shape \(1, 4\).*does not say so"):
-        checks.check_rnn_unit(without_checks)
+def test_rnn_unit_rules(capsys):
+    # Any ValueError counts: NumPy's own, from `@` or `+`, names the sizes that differ.
+    checks.check_rnn_unit(lambda h, x, W, U, b: b + W @ h + U @ x.T)
+    assert capsys.readouterr().out.startswith("\N{CHECK MARK}")
 
     def no_check_of_h(h, x, W, U, b):
         for name, array, shape in (("x_t", x, (1, 5)), ("W", W, (4, 4)), ("b", b, (4, 1))):
@@ -226,9 +226,11 @@ def test_rnn_unit_rules():
         checks.check_rnn_unit(no_check_of_h)
 
 
-def test_output_rnn_rules():
-    with pytest.raises(CheckFailed, match=r"h_t of shape \(5, 1\).*does not say so"):
-        checks.check_output_rnn(lambda h, V, c: c + V @ h)
+def test_output_rnn_rules(capsys):
+    checks.check_output_rnn(lambda h, V, c: c + V @ h)  # NumPy's own ValueError counts
+    assert capsys.readouterr().out.startswith("\N{CHECK MARK}")
+    with pytest.raises(CheckFailed, match=r"returned an array .* for c of shape \(2, 1\)"):
+        checks.check_output_rnn(lambda h, V, c: np.resize(c, (3, 1)) + V @ h)
 
 
 def test_rnn_layer_empty_sequence_rule():

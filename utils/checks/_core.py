@@ -26,8 +26,11 @@ from __future__ import annotations
 
 import copy
 import functools
+import sys
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from types import SimpleNamespace
 from typing import Any, TypeVar
 
@@ -103,7 +106,8 @@ def call_tracked(function: Callable[..., Any], *args: Any, hint: str = "") -> tu
             "function's name without calling it, e.g. check_qkv(qkv), not check_qkv(qkv(...))."
         )
     try:
-        result = function(*fresh)
+        with timed(f"`{name}` on {', '.join(describe(arg) for arg in args) or 'no arguments'}"):
+            result = function(*fresh)
     except NotImplementedError:
         raise CheckFailed(
             f"`{name}` is not implemented yet: replace the `raise NotImplementedError` line "
@@ -217,7 +221,7 @@ def as_array(
             f"`{owner}` returned {describe(value)}{f' for {name}' if part else ''}; expected a "
             "NumPy array" + (f" of shape {shape}" if shape is not None else "") + "."
         )
-    array = np.asarray(value, dtype=float)
+    array = as_float(value)
     if shape is not None and array.ndim == 0 and len(shape) > 0:
         raise CheckFailed(
             f"`{owner}` returned {describe(value)}"
@@ -237,6 +241,18 @@ def as_array(
             "or an array used before all its entries are filled (np.empty)."
         )
     return array
+
+
+def as_float(value: Any) -> np.ndarray:
+    """``value`` as a float array that keeps its precision, so that it is compared at that
+    precision: a float32 array stays float32, a float64 one float64. Lists and tuples carry
+    no dtype (their numbers may come from a float32 computation): they become float32."""
+    array = np.asarray(value)
+    if array.dtype.kind == "f" and array.dtype.itemsize <= 4:
+        return array
+    if isinstance(value, np.ndarray) or np.ndim(value) == 0:
+        return np.asarray(value, dtype=float)
+    return np.asarray(value, dtype=float).astype(np.float32)
 
 
 def _label(name: str) -> str:
@@ -318,18 +334,80 @@ def as_count(name: str, value: Any) -> int:
 
 # ------------------------------------------------------------------ comparing
 
+# (relative, absolute) tolerances; the absolute one is multiplied by the size of the largest
+# expected entry (at least 1), so that it scales with the inputs. Single precision carries
+# about 7 significant digits and loses a few more in sums and exponentials; double about 16.
+SINGLE = (1e-5, 1e-5)
+DOUBLE = (1e-9, 1e-12)
 
-def close(actual: Any, expected: Any, atol: float = 1e-6, equal_nan: bool = False) -> bool:
-    """Same shape and equal to ``atol``; never raises, whatever ``actual`` is."""
+
+def single_precision(value: Any) -> bool:
+    """Whether a returned value is a float array of at most 32 bits (float32, float16)."""
+    try:
+        dtype = np.asarray(value).dtype
+    except Exception:  # whatever NumPy cannot look at is judged elsewhere
+        return False
+    return dtype.kind == "f" and dtype.itemsize <= 4
+
+
+def _within(actual: Any, expected: Any, rtol: float, atol: float, equal_nan: bool = False) -> bool:
     try:
         with np.errstate(all="ignore"):
             actual = np.asarray(actual, dtype=float)
             expected = np.asarray(expected, dtype=float)
-            return actual.shape == expected.shape and bool(
-                np.allclose(actual, expected, atol=atol, rtol=0, equal_nan=equal_nan)
+            if actual.shape != expected.shape:
+                return False
+            finite = expected[np.isfinite(expected)]
+            scale = max(1.0, float(np.abs(finite).max())) if finite.size else 1.0
+            return bool(
+                np.allclose(actual, expected, rtol=rtol, atol=atol * scale, equal_nan=equal_nan)
             )
     except (TypeError, ValueError, OverflowError):
         return False
+
+
+def close(actual: Any, expected: Any, atol: float = 1e-6, equal_nan: bool = False) -> bool:
+    """Same shape and equal to ``atol`` (at least single precision's tolerance for a float32
+    ``actual``); never raises, whatever ``actual`` is. For recognising known mistakes."""
+    if single_precision(actual):
+        return _within(actual, expected, SINGLE[0], max(atol, SINGLE[1]), equal_nan)
+    return _within(actual, expected, 0.0, atol, equal_nan)
+
+
+def agrees(actual: Any, expected: Any) -> bool:
+    """Whether ``actual`` equals ``expected`` to the precision of ``actual``'s own dtype:
+    about 1e-5 relative for a float32 result, 1e-9 for a float64 one."""
+    rtol, atol = SINGLE if single_precision(actual) else DOUBLE
+    return _within(actual, expected, rtol, atol)
+
+
+def largest_difference(actual: Any, expected: Any) -> str:
+    """The entry where ``actual`` and ``expected`` (same shape) differ most, both values shown
+    with enough digits to see the difference."""
+    with np.errstate(all="ignore"):
+        got = np.asarray(actual, dtype=float)
+        want = np.asarray(expected, dtype=float)
+        gap = np.abs(got - want)
+        gap = np.where(np.isnan(gap), np.inf, gap)  # NaN where a number belongs is worst
+        index = np.unravel_index(int(np.argmax(gap)), gap.shape) if gap.ndim else ()
+    where = f"entry [{', '.join(str(int(i)) for i in index)}]" if index else "the value"
+    a, b = float(got[index]), float(want[index])
+    difference = abs(a - b)
+    digits = (
+        max(7, min(17, int(-np.log10(difference / max(abs(b), 1e-300))) + 3))
+        if (np.isfinite(difference) and difference > 0)
+        else 7
+    )
+    text = f"{where} differs most: expected {b:.{digits}g}, got {a:.{digits}g}" + (
+        f" (a difference of {difference:.2g})" if np.isfinite(difference) else ""
+    )
+    if not single_precision(actual) and _within(actual, expected, *SINGLE):
+        text += (
+            ". That is single-precision rounding: if you compute in float32, return the "
+            "float32 array as it is (it is then compared at float32 precision) rather than "
+            "converting it to float64"
+        )
+    return text + "."
 
 
 def reject_known_mistakes(actual: Any, mistakes: Iterable[tuple[Any, str]]) -> None:
@@ -352,20 +430,83 @@ def passed(message: str) -> None:
     print(textwrap.fill(f"\N{CHECK MARK} {message}", width=76, subsequent_indent="  "))
 
 
+# ------------------------------------------------------------------ the time bound
+
+# Seconds of the student's code (their functions, and the models and layers they build) that
+# one check allows, in all. The exercises' functions take milliseconds on the checks' small
+# inputs, and a Keras builder's models run in about a second; a check that goes over names
+# the slowest call instead of making the student wait once per call.
+TIME_LIMIT = 30.0
+KERAS_TIME_LIMIT = 120.0
+
+
+class _Budget:
+    """The time a check's calls of student code have taken, and the slowest of them."""
+
+    def __init__(self, limit: float, hint: str) -> None:
+        self.limit = limit
+        self.hint = hint
+        self.spent = 0.0
+        self.slowest = (0.0, "")
+
+
+_BUDGETS: list[_Budget] = []  # the running checks' budgets, innermost last
+
+
+@contextmanager
+def timed(what: str) -> Iterator[None]:
+    """Count the block's time against the running check's budget; ``what`` names the call in
+    the message when the budget runs out (after the block, so its own errors come first)."""
+    start = time.perf_counter()
+    yield
+    if not _BUDGETS:
+        return
+    budget, seconds = _BUDGETS[-1], time.perf_counter() - start
+    budget.spent += seconds
+    if seconds >= budget.slowest[0]:
+        budget.slowest = (seconds, what)
+    if budget.spent > budget.limit:
+        slowest, call_text = budget.slowest
+        raise CheckFailed(
+            f"The check stopped: your code has taken {budget.spent:.0f} s of this check, more "
+            f"than the {budget.limit:.0f} s it allows. The slowest call was {call_text}: "
+            f"{slowest:.1f} s. {budget.hint}"
+        )
+
+
+_NUMPY_HINT = (
+    "On the check's small inputs it should take milliseconds: look for a loop that does far "
+    "more work than the formula needs (a Python loop over every entry, or an input-sized "
+    "computation repeated at every step)."
+)
+
+
 # ------------------------------------------------------------------ the safety net
 
 
-def feedback_check(check: F) -> F:
-    """Make ``check`` raise nothing but :class:`CheckFailed`.
+def feedback_check(check: F | None = None, *, keras: bool = False) -> Any:
+    """Make ``check`` raise nothing but :class:`CheckFailed`, within one time bound.
 
     The checks name every mistake they know; this catches what nobody foresaw (an odd
     return value that trips NumPy inside the check, missing example data) and still
     answers in the checks' voice. NumPy's floating-point warnings are silenced: the checks
-    feed extreme values on purpose and judge the results.
+    feed extreme values on purpose and judge the results. The student's code may take
+    :data:`TIME_LIMIT` seconds in all (:data:`KERAS_TIME_LIMIT` with ``keras=True``).
+    Use as ``@feedback_check`` or ``@feedback_check(keras=True)``.
     """
+    if check is None:
+        return functools.partial(feedback_check, keras=keras)
 
     @functools.wraps(check)
     def checked(*args: Any, **kwargs: Any) -> None:
+        limit = KERAS_TIME_LIMIT if keras else TIME_LIMIT
+        hint = (
+            "Building and running the exercise's small model takes a second or two: is a "
+            "layer far larger than the exercise asks?"
+            if keras
+            else _NUMPY_HINT
+        )
+        _BUDGETS.append(_Budget(limit, hint))
         try:
             with np.errstate(all="ignore"):
                 return check(*args, **kwargs)
@@ -378,8 +519,75 @@ def feedback_check(check: F) -> F:
                 f"{error}). Compare your function with the exercise: the arguments it takes, "
                 "and the type and shape of what it returns."
             ) from None
+        finally:
+            _BUDGETS.pop()
 
-    return checked  # type: ignore[return-value]
+    return checked
+
+
+# ------------------------------------------------------------------ no Keras
+
+
+@contextmanager
+def keras_unavailable() -> Iterator[list[str]]:
+    """Run the block with Keras out of reach; yield the list of Keras layers it created.
+
+    If Keras is imported, every layer's construction is recorded (all layers, models
+    included, run ``keras.Layer.__init__``); if it is not, importing it fails while the block
+    runs (a student's ``import keras`` inside the function raises ImportError).
+    """
+    created: list[str] = []
+    keras_module = sys.modules.get("keras")
+    if keras_module is None:
+        blocked = [name for name in ("keras", "tensorflow") if name not in sys.modules]
+        for name in blocked:
+            sys.modules[name] = None  # type: ignore[assignment]  # makes `import name` fail
+        try:
+            yield created
+        finally:
+            for name in blocked:
+                if sys.modules.get(name) is None:
+                    del sys.modules[name]
+        return
+    layer_class = keras_module.Layer
+    original = layer_class.__init__
+
+    def spy(self: Any, *args: Any, **kwargs: Any) -> None:
+        created.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    layer_class.__init__ = spy
+    try:
+        yield created
+    finally:
+        layer_class.__init__ = original
+
+
+def call_without_keras(function: Callable[..., Any], *args: Any, rule: str) -> Any:
+    """Call a counting function like :func:`call`, and fail with ``rule`` (what the exercise
+    asks instead) when it builds a Keras layer or imports Keras to get its answer."""
+    name = function_name(function)
+    with keras_unavailable() as created:
+        try:
+            result = call(function, *args)
+        except CheckFailed as failure:
+            cause = failure.__cause__
+            if isinstance(cause, ImportError) and any(
+                word in str(cause) for word in ("keras", "tensorflow")
+            ):
+                raise CheckFailed(
+                    f"`{name}` imports Keras; the check runs it with Keras out of reach, "
+                    f"because {rule}"
+                ) from None
+            raise
+    if created:
+        # Name the layer the student wrote: an LSTM creates its LSTMCell first, and
+        # keras.Input an InputLayer.
+        named = [kind for kind in created if kind != "InputLayer" and not kind.endswith("Cell")]
+        raise CheckFailed(
+            f"`{name}` builds a Keras {(named or created)[0]} to get its answer; {rule}"
+        )
+    return result
 
 
 # ------------------------------------------------------------------ rules and data
@@ -401,9 +609,12 @@ def expect_value_error(
     name = function_name(function)
     tail = f" {fix}" if fix else ""
     try:
-        result = function(*(_fresh(arg) for arg in args))
+        with timed(f"`{name}` on {case}"):
+            result = function(*(_fresh(arg) for arg in args))
     except NotImplementedError:
         raise CheckFailed(f"`{name}` is not implemented yet.") from None
+    except CheckFailed:
+        raise
     except ValueError as error:
         text = str(error).replace(" ", "").lower()
         for group in mentions:

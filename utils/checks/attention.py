@@ -15,18 +15,21 @@ import numpy as np
 from utils.checks._core import (
     CheckFailed,
     Student,
+    agrees,
     as_array,
     as_sequence,
     close,
     expect_value_error,
     feedback_check,
+    largest_difference,
     load_example,
     pristine,
     reject_known_mistakes,
     rounded,
 )
 
-# The assignment's published references (first head; tokens "the", "quick", "brown").
+# The uuml package's reference values (first head; tokens "the", "quick", "brown"), which the
+# R assignment printed for students to compare with.
 _ATT_Q = pristine(
     [[0.4722259, 0.04995783, -0.5350845], [-0.3662435, 0.12144160, 0.3454785],
      [-0.1029677, -0.12728414, 0.1817097]]
@@ -131,13 +134,16 @@ def _att_no_keepdims_softmax(scores: np.ndarray) -> np.ndarray:
     return exponentials / exponentials.sum(axis=1)
 
 
-def _att_compare_references(rows: Iterable[tuple[str, np.ndarray, np.ndarray]]) -> None:
-    """Compare (label, actual, reference) triples of the first head on 'the quick brown'."""
+def _att_compare_references(
+    rows: Iterable[tuple[str, np.ndarray, np.ndarray]], heads: str = "first head"
+) -> None:
+    """Compare (label, actual, reference) triples on 'the quick brown' with the uuml values."""
     for label, got, want in rows:
         if not close(got, want, _ATT_ATOL):
             raise CheckFailed(
-                f"{label} for the first head and tokens 'the quick brown' should be\n"
-                f"{rounded(want)}\ngot\n{rounded(got)}"
+                f"{label} for tokens 'the quick brown' ({heads}) does not match the "
+                f"uuml reference values:\n{rounded(want)}\nyours:\n{rounded(got)}\nThe "
+                f"{largest_difference(got, want)}"
             )
 
 
@@ -165,10 +171,31 @@ def check_qkv(qkv: Callable[..., Any]) -> None:
                     f"Your {'QKV'[index]} equals X @ W{'qkv'[other]}: return the matrices in "
                     "the order Q, K, V and use the matching weights for each."
                 )
+    d_k = Wq.shape[1]
     for label, got, want in zip("QKV", actual, expected, strict=True):
         as_array(label, got, qkv, want.shape, _QKV_SHAPES, finite=True)
-        if not close(got, want):
-            raise CheckFailed(f"{label} should be X @ W{label.lower()} (a matrix product).")
+        w = f"W{label.lower()}"
+        factor = float(np.vdot(got, want) / np.vdot(want, want))
+        if not agrees(got, want) and close(got, factor * want) and abs(factor) > 1e-12:
+            named = {
+                1 / np.sqrt(d_k): f"1/sqrt(d_k): you scale {label} by 1/sqrt(d_k)",
+                np.sqrt(d_k): f"sqrt(d_k): you scale {label} by sqrt(d_k)",
+                1 / d_k: f"1/d_k: you divide {label} by d_k",
+            }
+            what = next(
+                (text for value, text in named.items() if abs(factor - value) < 1e-6),
+                f"{factor:.4g}: {label} is scaled",
+            )
+            raise CheckFailed(
+                f"{label} is X @ {w} times {what}. qkv returns the plain projections, "
+                f"{label} = X @ {w}; the scaling by 1/sqrt(d_k) belongs to attention "
+                "(exercise 1.3), where it divides the scores Q @ K.T."
+            )
+        if not agrees(got, want):
+            raise CheckFailed(
+                f"{label} should be X @ {w}, the matrix product (tokens x d_model times "
+                f"d_model x d_head); on a random X the {largest_difference(got, want)}"
+            )
     example = _att_example()
     X3 = example.embeddings[:3]
     first = (example.Wq[:, :, 0], example.Wk[:, :, 0], example.Wv[:, :, 0])
@@ -182,7 +209,17 @@ def check_qkv(qkv: Callable[..., Any]) -> None:
         [("(4, 2)",)],
         "Keep the given shape checks at the top of `qkv`.",
     )
-    student.passed("qkv: Q, K and V agree with X @ W for the example and for random inputs.")
+    student.passed(
+        "qkv: Q, K and V agree with X @ W for random inputs and match the uuml reference "
+        "values for 'the quick brown' (first head)."
+    )
+
+
+def _shifted_softmax(X: np.ndarray, shift: np.ndarray | float) -> np.ndarray:
+    """exp(X - shift) normalised along the rows: right when shift is the row maxima, one of
+    the typical mistakes otherwise (no shift, the mean, the minimum, the global maximum)."""
+    exponentials = np.exp(X - shift)
+    return exponentials / exponentials.sum(axis=1, keepdims=True)
 
 
 @feedback_check
@@ -211,46 +248,60 @@ def check_softmax(softmax: Callable[..., Any]) -> None:
                 "For a square matrix your row maxima/sums are subtracted along the wrong axis: "
                 "X.max(axis=1) has shape (n,) and broadcasts across rows. Use keepdims=True."
             )
-        if not close(actual, _att_softmax(scores), atol=1e-9):
+        if not agrees(actual, _att_softmax(scores)):
             raise CheckFailed(
                 "softmax(X)[i, j] should be exp(X[i, j]) / sum over l of exp(X[i, l]); "
-                f"for X =\n{rounded(scores)}\nexpected\n{rounded(_att_softmax(scores))}\n"
-                f"got\n{rounded(actual)}"
+                f"for X =\n{rounded(scores)}\nthe {largest_difference(actual, _att_softmax(scores))}"
             )
     # Row 0 overflows exp without a shift; row 1 underflows to 0/0 when the shift is the
     # maximum of the whole matrix; row 2 (a range of 1001) overflows when the shift is the
-    # row's minimum instead of its maximum.
-    large = pristine([[1000.0, 1001.0, 1002.0], [0.0, 1.0, 2.0], [-1000.0, 0.0, 1.0]])
+    # row's minimum; row 3 (mean and median 0) overflows unless the shift is the maximum.
+    large = pristine(
+        [[1000.0, 1001.0, 1002.0], [0.0, 1.0, 2.0], [-1000.0, 0.0, 1.0], [-1000.0, 1000.0, 0.0]]
+    )
     values = as_array(
         "softmax(X)", student(large), softmax, large.shape,
         _SOFTMAX_SHAPES,
     )  # fmt: skip
     shifted = [
-        (np.exp(large) / np.exp(large).sum(axis=1, keepdims=True),
+        (_shifted_softmax(large, 0.0),
          "softmax([[1000, 1001, 1002]]) gives nan or inf: exp(1000) overflows. Subtract "
          "each row's maximum before np.exp; this does not change the result."),
-        (np.exp(large - large.max()) / np.exp(large - large.max()).sum(axis=1, keepdims=True),
+        (_shifted_softmax(large, large.max()),
          "With rows [1000, 1001, 1002] and [0, 1, 2] the second row breaks: you subtract "
          "the maximum of the whole matrix, so exp(-1000) underflows to 0. Subtract each "
          "row's own maximum: X.max(axis=1, keepdims=True)."),
-        (np.exp(large - large.min(axis=1, keepdims=True))
-         / np.exp(large - large.min(axis=1, keepdims=True)).sum(axis=1, keepdims=True),
+        (_shifted_softmax(large, large.min(axis=1, keepdims=True)),
          "The row [-1000, 0, 1] gives nan: you subtract each row's MINIMUM, so exp(1 + 1000) "
          "overflows. Subtract the row's maximum instead; then the largest exponent is "
          "exp(0) = 1 and nothing overflows."),
+        (_shifted_softmax(large, large.mean(axis=1, keepdims=True)),
+         "The row [-1000, 1000, 0] gives nan: you subtract each row's MEAN (0 for this row), "
+         "so exp(1000) still overflows. Subtract the row's maximum: then no exponent is "
+         "above 0."),
+        (_shifted_softmax(large, np.median(large, axis=1, keepdims=True)),
+         "The row [-1000, 1000, 0] gives nan: you subtract each row's MEDIAN (0 for this "
+         "row), so exp(1000) still overflows. Subtract the row's maximum: then no exponent "
+         "is above 0."),
     ]  # fmt: skip
     reject_known_mistakes(values, shifted)
-    if not np.all(np.isfinite(values)) or np.allclose(values[1], 0.0):
+    broken = [
+        row for row, value in zip(large, values, strict=True)
+        if not np.all(np.isfinite(value)) or np.allclose(value, 0.0)
+    ]  # fmt: skip
+    if broken:
+        listed = " and ".join(str(row.astype(int).tolist()) for row in broken)
         raise CheckFailed(
-            f"For X =\n{large}\nyour softmax gives\n{rounded(values)}\nSubtract each row's "
-            "maximum, X.max(axis=1, keepdims=True), before np.exp: no exponent is then "
-            "above 0, and each row keeps an entry exp(0) = 1."
+            f"For X =\n{large}\nyour softmax gives\n{rounded(values)}\nThe row{'s' if len(broken) > 1 else ''} "
+            f"{listed} break{'' if len(broken) > 1 else 's'}. Subtract each row's maximum, "
+            "X.max(axis=1, keepdims=True), before np.exp: no exponent is then above 0, and "
+            "each row keeps an entry exp(0) = 1."
         )
-    if not close(values, _att_softmax(large), atol=1e-9):
+    if not agrees(values, _att_softmax(large)):
         raise CheckFailed(
-            f"For X =\n{large}\nexpected\n{rounded(_att_softmax(large))}\ngot\n{rounded(values)}"
+            f"For X =\n{large}\nthe {largest_difference(values, _att_softmax(large))}"
         )
-    student.passed("softmax works row by row and stays finite for scores around 1000.")
+    student.passed("softmax works row by row and stays finite for scores around +-1000.")
 
 
 @feedback_check
@@ -291,19 +342,25 @@ def check_attention(attention: Callable[..., Any]) -> None:
          "You multiply the scores by sqrt(d_k); divide by it: Q @ K.T / np.sqrt(d_k)."),
     ]  # fmt: skip
     reject_known_mistakes(weights, wrong)
-    if not close(weights, expected_weights):
+    if not agrees(weights, expected_weights):
         raise CheckFailed(
-            "attention_weights should be softmax(Q @ K.T / sqrt(d_k)), softmax by rows."
+            "attention_weights should be softmax(Q @ K.T / sqrt(d_k)), softmax by rows; on "
+            f"random Q, K, V (4 tokens, d_k = 3) the "
+            f"{largest_difference(weights, expected_weights)}"
         )
     if close(Z, expected_weights.T @ V):
         raise CheckFailed("Z should be attention_weights @ V, not attention_weights.T @ V.")
-    if not close(Z, expected_Z):
-        raise CheckFailed("The weights are right but Z is not: Z = attention_weights @ V.")
+    if not agrees(Z, expected_Z):
+        raise CheckFailed(
+            "The weights are right but Z is not: Z = attention_weights @ V. The "
+            f"{largest_difference(Z, expected_Z)}"
+        )
     result = student(_ATT_Q, _ATT_K, _ATT_V)
     Z, weights = _matrices(attention, result, "Z, attention_weights")
     _att_compare_references((("Z", Z, _ATT_Z), ("attention_weights", weights, _ATT_WEIGHTS)))
     student.passed(
-        "attention: Z and the attention weights agree for the example and random inputs."
+        "attention: Z and the attention weights agree with the reference on random inputs "
+        "and match the uuml reference values for 'the quick brown' (first head)."
     )
 
 
@@ -350,10 +407,12 @@ def check_multi_head(multi_head_self_attention: Callable[..., Any]) -> None:
          "Wv[:, :, h]."),
     ]  # fmt: skip
     reject_known_mistakes(actual, wrong)
-    if not close(actual, np.concatenate(heads, axis=1) @ W0):
+    expected = np.concatenate(heads, axis=1) @ W0
+    if not agrees(actual, expected):
         raise CheckFailed(
             "Wrong on a random example (6 tokens, 3 heads of width 2). Compute each head with "
-            "qkv and attention, concatenate the Z's in head order, multiply by W0."
+            "qkv and attention, concatenate the Z's in head order, multiply by W0. The "
+            f"{largest_difference(actual, expected)}"
         )
     example = _att_example()
     weights = (example.Wq, example.Wk, example.Wv, example.W0)
@@ -363,14 +422,20 @@ def check_multi_head(multi_head_self_attention: Callable[..., Any]) -> None:
         function,
         shape_hint=one_array,
     )
-    if not close(first, _ATT_MULTI_HEAD, _ATT_ATOL):
+    _att_compare_references([("The output", first, _ATT_MULTI_HEAD)], "all four heads")
+    everything = as_array(
+        "the result", student(example.embeddings, *weights), function, shape_hint=one_array
+    )
+    reference = _att_multi_head(example.embeddings, *weights)
+    if not agrees(everything, reference):
         raise CheckFailed(
-            "For the tokens 'the quick brown' the output should be\n"
-            f"{rounded(_ATT_MULTI_HEAD)}\ngot\n{rounded(first)}"
+            "Right for three tokens but wrong for all nine: the "
+            f"{largest_difference(everything, reference)}"
+            if everything.shape == reference.shape
+            else f"For all nine tokens the result has shape {everything.shape}, expected "
+            f"{reference.shape}."
         )
-    everything = student(example.embeddings, *weights)
-    if not close(everything, _att_multi_head(example.embeddings, *weights)):
-        raise CheckFailed("Right for three tokens but wrong for all nine.")
     student.passed(
-        "multi_head_self_attention agrees for the example (3 and 9 tokens) and random inputs."
+        "multi_head_self_attention agrees with the reference on random inputs and all nine "
+        "tokens, and matches the uuml reference values for 'the quick brown'."
     )

@@ -24,6 +24,7 @@ from utils.checks._core import (
     function_name,
     passed,
     pristine,
+    timed,
 )
 
 # ------------------------------------------------------------------ nearest neighbours
@@ -139,6 +140,14 @@ def check_nearest_neighbours(nearest_neighbours: Callable[..., Any]) -> None:
                 "The order follows the plain dot product: divide by both vectors' norms "
                 "to get the cosine similarity."
             )
+        distance = np.linalg.norm(_TOY - _TOY[query], axis=1)
+        if words == [_toy_word(row) for row in _ranking(-distance, query, k)]:
+            raise CheckFailed(
+                "The order follows the Euclidean distance |u - v| (smallest first), which "
+                "depends on the vectors' lengths: the long vector of 'huge' points the same "
+                "way as 'good' but is far from it. Rank by the cosine similarity "
+                "u . v / (|u| |v|), largest first, and return the similarities."
+            )
         if k > 1 and np.all(np.diff(similarities) > 0):
             raise CheckFailed(
                 "The order is reversed (the similarities grow down the list): sort by "
@@ -206,99 +215,146 @@ def check_nearest_neighbours(nearest_neighbours: Callable[..., Any]) -> None:
 # ------------------------------------------------------------------ the model builders
 
 NUM_WORDS, WIDTH, UNITS, MAXLEN = 10_000, 16, 32, 20
+# A second length: section 3.8 builds the same models for longer reviews, so a builder must
+# use its argument maxlen. 37 is no length the chapter uses, so no fixed number can match it.
+OTHER_MAXLEN = 37
+_DENSE_PARAMS = 170_305  # the dense model at maxlen 20; the text gives this count
 
-# Layer by layer: (type, units or (input_dim, output_dim), activation).
-_ARCHITECTURES: dict[str, tuple[list[tuple[str, Any, str | None]], int]] = {
-    "dense": (
-        [("Embedding", (NUM_WORDS, WIDTH), None), ("Flatten", None, None),
-         ("Dense", UNITS, "relu"), ("Dense", 1, "sigmoid")],
-        170_305,
-    ),
-    "simple_rnn": (
-        [("Embedding", (NUM_WORDS, WIDTH), None), ("SimpleRNN", UNITS, None),
-         ("Dense", 1, "sigmoid")],
-        161_601,
-    ),
-    "lstm": (
-        [("Embedding", (NUM_WORDS, WIDTH), None), ("LSTM", UNITS, None),
-         ("Dense", 1, "sigmoid")],
-        166_305,
-    ),
+# Layer by layer: (type, units or (input_dim, output_dim), activation, required name).
+_ARCHITECTURES: dict[str, list[tuple[str, Any, str | None, str]]] = {
+    "dense": [
+        ("Embedding", (NUM_WORDS, WIDTH), None, "embedding"), ("Flatten", None, None, "flatten"),
+        ("Dense", UNITS, "relu", "hidden"), ("Dense", 1, "sigmoid", "output"),
+    ],
+    "simple_rnn": [
+        ("Embedding", (NUM_WORDS, WIDTH), None, "embedding"),
+        ("SimpleRNN", UNITS, "tanh", "simple_rnn"), ("Dense", 1, "sigmoid", "output"),
+    ],
+    "lstm": [
+        ("Embedding", (NUM_WORDS, WIDTH), None, "embedding"), ("LSTM", UNITS, "tanh", "lstm"),
+        ("Dense", 1, "sigmoid", "output"),
+    ],
 }  # fmt: skip
-_RECURRENT = ("SimpleRNN", "LSTM", "GRU")
+_RECURRENT = ("SimpleRNN", "LSTM", "GRU", "RNN", "Bidirectional")
+_CELLS = {"SimpleRNNCell": "SimpleRNN", "LSTMCell": "LSTM", "GRUCell": "GRU"}
+# Layers that only apply an activation: folded into the Dense layer before them.
+_ACTIVATION_LAYERS = ("Activation", "ReLU", "Softmax", "LeakyReLU", "ELU")
 
 
-def _spec_text(spec: tuple[str, Any, str | None]) -> str:
-    kind, size, activation = spec
+def _spec_text(spec: tuple[str, Any, str | None, str]) -> str:
+    kind, size, activation, _ = spec
     if kind == "Embedding":
         return f"Embedding({size[0]}, {size[1]})"
     if kind == "Flatten":
         return "Flatten()"
-    return f"{kind}({size}" + (f", activation='{activation}')" if activation else ")")
-
-
-def _activation(layer: Any) -> str:
-    function = getattr(layer, "activation", None)
-    return getattr(function, "__name__", str(function)) if function is not None else "linear"
-
-
-def _layer_text(layer: Any) -> str:
-    kind = type(layer).__name__
-    if kind == "Embedding":
-        return f"Embedding({layer.input_dim}, {layer.output_dim})"
     if kind == "Dense":
-        return f"Dense({layer.units}, activation='{_activation(layer)}')"
-    if kind in _RECURRENT:
-        extra = ", return_sequences=True" if getattr(layer, "return_sequences", False) else ""
-        return f"{kind}({layer.units}{extra})"
-    return f"{kind}()"
+        return f"Dense({size}, activation='{activation}')"
+    return f"{kind}({size})"
+
+
+def _reference_activations() -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    def softmax(x: np.ndarray) -> np.ndarray:
+        e = np.exp(x - x.max(axis=-1, keepdims=True))
+        return e / e.sum(axis=-1, keepdims=True)
+
+    return {
+        "linear": lambda x: x,
+        "relu": lambda x: np.maximum(x, 0.0),
+        "sigmoid": lambda x: 1.0 / (1.0 + np.exp(-x)),
+        "tanh": np.tanh,
+        "softmax": softmax,
+    }
+
+
+def _activation(function: Any) -> str:
+    """The name of an activation function, recognised by what it computes (so that "relu",
+    keras.activations.relu, tf.nn.relu and a ReLU layer are all "relu")."""
+    if function is None:
+        return "linear"
+    import keras
+
+    x = np.array([[-3.0, -0.5, 0.0, 0.7, 2.5]], dtype="float32")
+    try:
+        y = np.asarray(keras.ops.convert_to_numpy(function(x)), dtype=float)
+    except Exception:  # a function that cannot run on a small array: go by its name
+        y = None
+    if y is not None and y.shape == x.shape:
+        for name, reference in _reference_activations().items():
+            if np.allclose(y, reference(x.astype(float)), atol=1e-5):
+                return name
+    return getattr(function, "__name__", type(function).__name__)
+
+
+class _Folded:
+    """A Dense layer seen together with the activation layer after it."""
+
+    def __init__(self, dense: Any, activation_layer: Any) -> None:
+        self.dense = dense
+        self.units = dense.units
+        self.use_bias = dense.use_bias
+        self.names = (dense.name, activation_layer.name)
+        kind = type(activation_layer).__name__
+        self.activation = activation_layer.activation if kind == "Activation" else activation_layer
 
 
 def _layers(model: Any) -> list[Any]:
-    """The model's layers without its InputLayer, an Activation layer folded into the Dense
+    """The model's layers without its InputLayer, an activation layer folded into the Dense
     layer before it (Dense(1) + Activation('sigmoid') is Dense(1, activation='sigmoid'))."""
     result: list[Any] = []
     for layer in model.layers:
         kind = type(layer).__name__
         if kind == "InputLayer":
             continue
-        if kind == "Activation" and result and type(result[-1]).__name__ == "Dense":
-            if _activation(result[-1]) == "linear":
-                result[-1] = _FoldedDense(result[-1], layer)
+        if kind in _ACTIVATION_LAYERS and result and _type(result[-1]) == "Dense":
+            previous = result[-1]
+            if not isinstance(previous, _Folded) and _activation(previous.activation) == "linear":
+                result[-1] = _Folded(previous, layer)
                 continue
         result.append(layer)
     return result
 
 
-class _FoldedDense:
-    """A Dense layer seen together with the Activation layer after it."""
-
-    def __init__(self, dense: Any, activation: Any) -> None:
-        self.units = dense.units
-        self.activation = activation.activation
-
-    def __repr__(self) -> str:
-        return f"Dense({self.units}, activation='{_activation(self)}')"
-
-
 def _type(layer: Any) -> str:
-    return "Dense" if isinstance(layer, _FoldedDense) else type(layer).__name__
+    """The layer's type; RNN(SimpleRNNCell(...)) counts as a SimpleRNN, and so on."""
+    if isinstance(layer, _Folded):
+        return "Dense"
+    kind = type(layer).__name__
+    if kind == "RNN":
+        return _CELLS.get(type(getattr(layer, "cell", None)).__name__, kind)
+    return kind
 
 
-def _check_builder(builder: Callable[..., Any], key: str, title: str) -> None:
-    """Build ``builder(20)`` and compare it, layer by layer, with the assignment's model."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def _names(layer: Any) -> tuple[str, ...]:
+    return layer.names if isinstance(layer, _Folded) else (layer.name,)
+
+
+def _layer_text(layer: Any) -> str:
+    kind = _type(layer)
+    if kind == "Embedding":
+        return f"Embedding({layer.input_dim}, {layer.output_dim})"
+    if kind == "Dense":
+        return f"Dense({layer.units}, activation='{_activation(layer.activation)}')"
+    if kind == "Bidirectional":
+        return f"Bidirectional({_layer_text(layer.forward_layer)})"
+    if kind in _RECURRENT:
+        extra = ", return_sequences=True" if getattr(layer, "return_sequences", False) else ""
+        return f"{kind}({layer.cell.units}{extra})"
+    return f"{kind}()"
+
+
+def _output_shape(model: Any) -> Any:
+    try:
+        return tuple(model.output_shape)
+    except Exception:  # a model with several outputs: its shapes as Keras gives them
+        return getattr(model, "output_shape", None)
+
+
+def _model_from(builder: Callable[..., Any], maxlen: int, hint: str) -> Any:
+    """``builder(maxlen)``, checked to be a built Keras model."""
     import keras
 
     name = function_name(builder)
-    architecture, expected_params = _ARCHITECTURES[key]
-    wanted = " -> ".join(_spec_text(spec) for spec in architecture)
-    model = call(
-        builder,
-        MAXLEN,
-        hint=f"`{name}(maxlen)` should build and return keras.Sequential([keras.Input("
-        f"shape=(maxlen,)), {', '.join(_spec_text(spec) for spec in architecture)}]).",
-    )
+    model = call(builder, maxlen, hint=hint)
     if model is None:
         raise CheckFailed(f"`{name}` returned None: did you forget `return`? Return the model.")
     if (
@@ -308,8 +364,7 @@ def _check_builder(builder: Callable[..., Any], key: str, title: str) -> None:
     ):
         raise CheckFailed(
             f"`{name}` returned a {type(model).__name__} of {len(model)} layers: wrap them in a "
-            "model, "
-            "`return keras.Sequential([...])`."
+            "model, `return keras.Sequential([...])`."
         )
     if isinstance(model, keras.callbacks.History):
         raise CheckFailed(
@@ -327,13 +382,134 @@ def _check_builder(builder: Callable[..., Any], key: str, title: str) -> None:
             "its input, so it has no weights yet. Start the list of layers with "
             "keras.Input(shape=(maxlen,))."
         )
-    length = tuple(model.input_shape)[1:] if model.input_shape else ()
-    if length != (MAXLEN,):
+    return model
+
+
+def _check_length(model: Any, name: str, maxlen: int, recurrent: bool) -> None:
+    """The model reads (batch, maxlen) word indices (a recurrent model may read any length)."""
+    inputs = getattr(model, "inputs", None) or []
+    if len(inputs) != 1:
         raise CheckFailed(
-            f"`{name}({MAXLEN})` reads inputs of shape {length}; it should read sequences of "
-            f"maxlen = {MAXLEN} word indices: keras.Input(shape=(maxlen,)), using the argument "
-            "maxlen rather than a fixed number."
+            f"The model of `{name}({maxlen})` has {len(inputs)} inputs; it should have one, "
+            "keras.Input(shape=(maxlen,)) for the word indices of a review."
         )
+    length = tuple(inputs[0].shape)[1:]
+    if length == (maxlen,) or (recurrent and length == (None,)):
+        return
+    if maxlen != MAXLEN and length == (MAXLEN,):
+        raise CheckFailed(
+            f"`{name}({maxlen})` builds a model for reviews of {MAXLEN} words, not {maxlen}: "
+            f"the length {MAXLEN} is written into your code. Use the argument, "
+            "keras.Input(shape=(maxlen,)); section 3.8 builds the model for longer reviews."
+        )
+    raise CheckFailed(
+        f"`{name}({maxlen})` reads inputs of shape {length}; it should read sequences of "
+        f"maxlen = {maxlen} word indices: keras.Input(shape=(maxlen,)), using the argument "
+        "maxlen rather than a fixed number."
+    )
+
+
+def _after(layers: list[Any], index: int) -> str:
+    """What the layers after ``layers[index]`` do with a sequence, in words."""
+    rest = [_type(layer) for layer in layers[index + 1 :]]
+    if "Flatten" in rest:
+        return "Flatten then strings all of them together for the output layer"
+    pooling = [kind for kind in rest if "Pooling" in kind]
+    if pooling:
+        return f"{pooling[0]} then combines them for the output layer"
+    return ""
+
+
+def _check_recurrent(layers: list[Any], key: str, name: str, title: str, model: Any) -> None:
+    """The recurrent layer of the SimpleRNN and LSTM models, as Keras sees it."""
+    kind = _ARCHITECTURES[key][1][0]
+    found = " -> ".join(_layer_text(layer) for layer in layers)
+    recurrent = [i for i, layer in enumerate(layers) if _type(layer) in _RECURRENT]
+    if not recurrent:
+        raise CheckFailed(
+            f"The model has no {kind} layer: put {kind}({UNITS}) between the Embedding and "
+            f"the output layer. Your model: {found}."
+        )
+    index = recurrent[0]
+    layer = layers[index]
+    if _type(layer) == "Bidirectional":
+        raise CheckFailed(
+            f"`{name}` wraps the {_type(layer.forward_layer)} in Bidirectional, which adds a "
+            "second layer that reads each review backwards; the exercise's model reads it "
+            f"once, forwards: layers.{kind}({UNITS})."
+        )
+    if _type(layer) != kind:
+        raise CheckFailed(
+            f"`{name}` uses {_type(layer)}; this model is the {title}: use layers.{kind}({UNITS})."
+        )
+    if len(recurrent) > 1:
+        raise CheckFailed(
+            f"The model stacks {len(recurrent)} recurrent layers ({found}); the {title} has "
+            f"one {kind}({UNITS}) between the Embedding and the output layer."
+        )
+    cell = layer.cell
+    shape = _output_shape(model)
+    if layer.return_sequences:
+        then = _after(layers, index)
+        if then:
+            consequence = f"{then}, so the classifier sees every step instead of the final state"
+        else:
+            consequence = (
+                f"the Dense layer after it predicts once per word, and the model outputs "
+                f"{shape} instead of (None, 1)"
+            )
+        raise CheckFailed(
+            f"{kind}(return_sequences=True) returns all its hidden states, one per word; "
+            f"{consequence}. Leave return_sequences=False: the classifier reads the last "
+            "hidden state only."
+        )
+    if cell.units != UNITS:
+        raise CheckFailed(
+            f"The {kind} layer has {cell.units} units; the exercise's model has {UNITS}: "
+            f"layers.{kind}({UNITS})."
+        )
+    activation = _activation(cell.activation)
+    if activation != "tanh":
+        raise CheckFailed(
+            f"The {kind} layer uses activation '{activation}'; the exercise's {kind} keeps "
+            "the default tanh (h_t = tanh(W h_(t-1) + U x_t + b)), which keeps the hidden "
+            "state between -1 and 1. Leave out activation=..."
+        )
+    if kind == "LSTM":
+        gates = _activation(cell.recurrent_activation)
+        if gates != "sigmoid":
+            raise CheckFailed(
+                f"The LSTM's gates use '{gates}' (recurrent_activation); the gates i, f and o "
+                "are sigmoids, between 0 and 1, so that they scale what is written, kept and "
+                "shown. Leave out recurrent_activation=..."
+            )
+    if layer.go_backwards:
+        raise CheckFailed(
+            f"The {kind} layer reads each review backwards (go_backwards=True): its last state "
+            "then holds mostly the review's first words, while the verdict often comes at the "
+            "end. The exercise's model reads forwards, the default."
+        )
+    if cell.dropout or cell.recurrent_dropout:
+        raise CheckFailed(
+            f"The {kind} layer has dropout={cell.dropout}, recurrent_dropout="
+            f"{cell.recurrent_dropout}; the exercise's model has no dropout (section 3.8 adds "
+            "it as an extension, one change at a time)."
+        )
+    if layer.stateful:
+        raise CheckFailed(
+            f"The {kind} layer is stateful=True: it would carry its state from one batch of "
+            "reviews into the next. Each review starts from a zero state: leave stateful out."
+        )
+    if not cell.use_bias:
+        raise CheckFailed(
+            f"The {kind} layer has no bias (use_bias=False); the exercise's model keeps b."
+        )
+
+
+def _check_structure(model: Any, key: str, name: str, title: str) -> list[Any]:
+    """Compare the model, layer by layer, with the exercise's; return its layers."""
+    architecture = _ARCHITECTURES[key]
+    wanted = " -> ".join(_spec_text(spec) for spec in architecture)
     layers = _layers(model)
     found = " -> ".join(_layer_text(layer) for layer in layers)
     if not layers or _type(layers[0]) != "Embedding":
@@ -345,7 +521,7 @@ def _check_builder(builder: Callable[..., Any], key: str, title: str) -> None:
     if embedding.input_dim != NUM_WORDS:
         cause = (
             "the sequence length maxlen"
-            if embedding.input_dim == MAXLEN
+            if embedding.input_dim in (MAXLEN, OTHER_MAXLEN)
             else f"{embedding.input_dim:,}"
         )
         raise CheckFailed(
@@ -354,52 +530,37 @@ def _check_builder(builder: Callable[..., Any], key: str, title: str) -> None:
         )
     if embedding.output_dim != WIDTH:
         raise CheckFailed(
-            f"The embedding width is {embedding.output_dim}; the assignment's models give each "
+            f"The embedding width is {embedding.output_dim}; the exercise's models give each "
             f"word {WIDTH} numbers: Embedding({NUM_WORDS}, {WIDTH})."
         )
-    output_rank = len(model.output_shape)
-    recurrent = [layer for layer in layers if _type(layer) in _RECURRENT]
+    if getattr(embedding, "mask_zero", False):
+        raise CheckFailed(
+            "The Embedding has mask_zero=True, so the layers after it skip the padding; the "
+            "exercise's model reads the padded reviews as they are. Leave mask_zero out (a "
+            "mask is a fine extension for section 3.8)."
+        )
     if key == "dense":
-        if not any(_type(layer) == "Flatten" for layer in layers) and output_rank == 3:
+        if (
+            not any(_type(layer) == "Flatten" for layer in layers)
+            and len(_output_shape(model) or ()) == 3
+        ):
             raise CheckFailed(
                 "You forgot Flatten: without it Dense works on each of the "
-                f"{MAXLEN} word vectors separately, and the model outputs {model.output_shape}, "
+                f"{MAXLEN} word vectors separately, and the model outputs {_output_shape(model)}, "
                 "one prediction per word. Put layers.Flatten() right after the Embedding, so "
                 f"that Dense({UNITS}) sees all {MAXLEN} x {WIDTH} numbers of a review at once."
             )
     else:
-        kind = architecture[1][0]
-        if not recurrent:
-            raise CheckFailed(
-                f"The model has no {kind} layer: put {kind}({UNITS}) between the Embedding and "
-                f"the output layer. Your model: {found}."
-            )
-        layer = recurrent[0]
-        if _type(layer) != kind:
-            raise CheckFailed(
-                f"`{name}` uses {_type(layer)}; this model is the {title}: use layers."
-                f"{kind}({UNITS})."
-            )
-        if len(recurrent) == 1 and getattr(layer, "return_sequences", False):
-            raise CheckFailed(
-                f"{kind}(return_sequences=True) returns all {MAXLEN} hidden states, so the "
-                f"Dense layer after it predicts once per word and the model outputs "
-                f"{model.output_shape}. Leave return_sequences=False: the classifier reads "
-                "the last hidden state only."
-            )
-        if layer.units != UNITS:
-            raise CheckFailed(
-                f"The {kind} layer has {layer.units} units; the assignment's model has "
-                f"{UNITS}: layers.{kind}({UNITS})."
-            )
+        _check_recurrent(layers, key, name, title, model)
     kinds = [_type(layer) for layer in layers]
     if kinds != [spec[0] for spec in architecture]:
         raise CheckFailed(f"The model should be {wanted}; yours is {found}.")
-    for layer, (kind, size, activation) in zip(layers, architecture, strict=True):
+    for layer, (kind, size, activation, _) in zip(layers, architecture, strict=True):
         if kind != "Dense":
             continue
         last = layer is layers[-1]
         role = "output layer" if last else "hidden Dense layer"
+        spec = _spec_text((kind, size, activation, ""))
         if layer.units != size:
             hint = (
                 " One sigmoid unit gives the probability that the review is positive."
@@ -407,46 +568,131 @@ def _check_builder(builder: Callable[..., Any], key: str, title: str) -> None:
                 else ""
             )
             raise CheckFailed(
-                f"The {role} has {layer.units} units; it should have {size}: "
-                f"{_spec_text((kind, size, activation))}.{hint}"
+                f"The {role} has {layer.units} units; it should have {size}: {spec}.{hint}"
             )
-        got = _activation(layer)
+        got = _activation(layer.activation)
         if got != activation:
             if last and got == "softmax":
                 why = "a softmax over a single unit is always 1, whatever the review"
             elif last and got == "linear":
                 why = "without an activation the output is not a probability"
             else:
-                why = f"the assignment's model uses {activation}"
+                why = f"the exercise's model uses {activation}"
+            raise CheckFailed(f"The {role} uses activation '{got}': {why}. Use {spec}.")
+        if not layer.use_bias:
             raise CheckFailed(
-                f"The {role} uses activation '{got}': {why}. Use "
-                f"{_spec_text((kind, size, activation))}."
+                f"The {role} has no bias (use_bias=False); the exercise's model keeps it: {spec}."
             )
-    params = as_count("model.count_params()", model.count_params())
-    if params != expected_params:
+    shape = _output_shape(model)
+    if shape != (None, 1):
         raise CheckFailed(
-            f"The model has {params:,} parameters; the assignment's {title} has "
-            f"{expected_params:,}. Compare model.summary() with {wanted}."
+            f"The model outputs {shape}; it should output (None, 1), one probability per "
+            f"review. Your model: {found}."
         )
-    passed(f"{name}: {wanted}, {params:,} parameters, as in the assignment.")
+    names = [spec[3] for spec in architecture]
+    given = [_names(layer) for layer in layers]
+    if any(want not in have for want, have in zip(names, given, strict=True)):
+        yours = ", ".join(f"'{have[0]}'" for have in given)
+        raise CheckFailed(
+            "Name the layers " + ", ".join(f"'{n}'" for n in names) + f" (name=...); yours are "
+            f"{yours}. Keras numbers unnamed layers differently in every run, and later cells "
+            "find the layers by name (section 3.2 reads model.get_layer('embedding'))."
+        )
+    return layers
 
 
-@feedback_check
+def _run(model: Any, maxlen: int, name: str) -> None:
+    """Run the model on a batch of two reviews of ``maxlen`` words (one padded at the front)."""
+    import keras
+
+    words = np.random.default_rng(maxlen).integers(3, NUM_WORDS, size=(2, maxlen))
+    words[0, : maxlen // 3] = 0  # padding, as load_imdb pads
+    try:
+        with timed(f"running the model of `{name}({maxlen})` on 2 reviews"):
+            output = np.asarray(keras.ops.convert_to_numpy(model(words, training=False)))
+    except CheckFailed:
+        raise
+    except Exception as error:
+        raise CheckFailed(
+            f"The model of `{name}({maxlen})` fails on a batch of 2 reviews of {maxlen} words "
+            f"({type(error).__name__}: {error})."
+        ) from None
+    if output.shape != (2, 1) or not np.all(np.isfinite(output)):
+        raise CheckFailed(
+            f"On 2 reviews of {maxlen} words the model of `{name}({maxlen})` gives "
+            f"{describe(output)}; it should give 2 finite probabilities, shape (2, 1)."
+        )
+    if np.any(output < 0) or np.any(output > 1):
+        raise CheckFailed(
+            f"The model of `{name}({maxlen})` gives {output.ravel()} for 2 reviews: not "
+            "probabilities. The output layer is Dense(1, activation='sigmoid')."
+        )
+
+
+def _check_builder(builder: Callable[..., Any], key: str, title: str) -> None:
+    """Build ``builder(20)`` and ``builder(37)``, compare each with the exercise's model as
+    Keras sees it (layer types, sizes, activations, options, names) and run it on a batch."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    name = function_name(builder)
+    architecture = _ARCHITECTURES[key]
+    wanted = " -> ".join(_spec_text(spec) for spec in architecture)
+    hint = (
+        f"`{name}(maxlen)` should build and return keras.Sequential([keras.Input("
+        f"shape=(maxlen,)), {', '.join(_spec_text(spec) for spec in architecture)}])."
+    )
+    recurrent = key != "dense"
+    models = []
+    for maxlen in (MAXLEN, OTHER_MAXLEN):
+        model = _model_from(builder, maxlen, hint)
+        _check_length(model, name, maxlen, recurrent)
+        _check_structure(model, key, name, title)
+        models.append((maxlen, model))
+    for maxlen, model in models:
+        _run(model, maxlen, name)
+    params = as_count("model.count_params()", models[0][1].count_params())
+    if key == "dense" and params != _DENSE_PARAMS:
+        raise CheckFailed(
+            f"The model has {params:,} parameters; the exercise's {title} has "
+            f"{_DENSE_PARAMS:,} for maxlen = {MAXLEN}. Compare model.summary() with {wanted}."
+        )
+    if recurrent:
+        kind = architecture[1][0]
+        expected = (
+            NUM_WORDS * WIDTH
+            + (4 if kind == "LSTM" else 1) * (WIDTH * UNITS + UNITS * UNITS + UNITS)
+            + UNITS
+            + 1
+        )
+        if params != expected:  # every layer was inspected; this is the last safety net
+            raise CheckFailed(
+                f"The model's parameter count is not that of the exercise's {title}, although "
+                f"its layers look right: compare model.summary() with {wanted}."
+            )
+    names = ", ".join(f"'{spec[3]}'" for spec in architecture)
+    size = f"; {params:,} parameters for maxlen {MAXLEN}" if key == "dense" else ""
+    passed(
+        f"{name}: {wanted}, layers named {names}{size}; built and run on reviews of "
+        f"{MAXLEN} and {OTHER_MAXLEN} words."
+    )
+
+
+@feedback_check(keras=True)
 def check_build_dense(build_dense: Callable[..., Any]) -> None:
     """Check ``build_dense(maxlen)``: Embedding(10000, 16), Flatten, Dense(32, relu),
-    Dense(1, sigmoid); 170,305 parameters for maxlen = 20."""
+    Dense(1, sigmoid), named embedding, flatten, hidden, output; 170,305 parameters for
+    maxlen = 20."""
     _check_builder(build_dense, "dense", "dense model")
 
 
-@feedback_check
+@feedback_check(keras=True)
 def check_build_simple_rnn(build_simple_rnn: Callable[..., Any]) -> None:
     """Check ``build_simple_rnn(maxlen)``: Embedding(10000, 16), SimpleRNN(32),
-    Dense(1, sigmoid); 161,601 parameters."""
+    Dense(1, sigmoid), named embedding, simple_rnn, output."""
     _check_builder(build_simple_rnn, "simple_rnn", "SimpleRNN model")
 
 
-@feedback_check
+@feedback_check(keras=True)
 def check_build_lstm(build_lstm: Callable[..., Any]) -> None:
-    """Check ``build_lstm(maxlen)``: Embedding(10000, 16), LSTM(32), Dense(1, sigmoid);
-    166,305 parameters."""
+    """Check ``build_lstm(maxlen)``: Embedding(10000, 16), LSTM(32) with sigmoid gates,
+    Dense(1, sigmoid), named embedding, lstm, output."""
     _check_builder(build_lstm, "lstm", "LSTM model")

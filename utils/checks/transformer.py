@@ -7,6 +7,7 @@ solution that works in place is judged on its result alone.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -418,13 +419,39 @@ def _reference_embedding(tokens: np.ndarray, table: np.ndarray, positions: np.nd
 
 
 def _first_line(error: BaseException) -> str:
-    """An error's message as one short line, without the terminal's colour codes."""
-    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
+    """An error's message as one short line: Keras's wrapping ("Exception encountered when
+    calling ...", "Arguments received ...") and TensorFlow's node names left out."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    text = re.sub(r"\{\{[^}]*\}\}", "", text)
+    # Keras's note on a call it could not run symbolically ends with the error it met.
+    inner = re.search(r"(?:Exception|Error) encountered:\s*\n*\s*(.+)", text)
+    if inner:
+        return f"{type(error).__name__}: {inner.group(1).strip(chr(39) + ' ')[:220]}"
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    line = next(
-        (ln for ln in lines if "indices" in ln or "Incompatible" in ln), lines[0] if lines else ""
-    )
+    useful = [
+        line
+        for line in lines
+        if not line.startswith(("Exception encountered", "Arguments received", "\u2022"))
+    ]
+    line = (useful or lines or [""])[0].strip("'\" ")
     return f"{type(error).__name__}: {line[:220]}"
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Keep Keras's warnings (a layer that fails to build) and TensorFlow's retracing notes
+    out of the check's output: the check's own message says what went wrong."""
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
 
 
 def _new_layer(layer_class: type, name: str) -> Any:
@@ -679,18 +706,45 @@ def _symbolic_model(layer: Any, layer_class: type, name: str) -> Any:
     return keras.Model(words, keras.layers.Dense(1, activation="sigmoid")(pooled))
 
 
-def _train_step(model: Any, layer_class: type, name: str) -> None:
-    """One training step on a batch of 6-token reviews, one on 4-token reviews."""
+def _step_function(model: Any) -> Callable[[np.ndarray, np.ndarray], Any]:
+    """One training step (binary cross-entropy, SGD) of ``model``. On TensorFlow it is one
+    graph for batches of any size and length, traced once, as strict as the graphs of
+    ``model.fit`` and half the tracing time of two ``train_on_batch`` calls."""
     import keras
 
-    model.compile(
-        optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy", jit_compile=False
+    if keras.backend.backend() != "tensorflow":
+        model.compile(optimizer=keras.optimizers.SGD(0.1), loss="binary_crossentropy")
+        return model.train_on_batch
+    import tensorflow as tf
+
+    optimizer = keras.optimizers.SGD(0.1)
+    loss_function = keras.losses.BinaryCrossentropy()
+    weights = model.trainable_variables
+    optimizer.build(weights)
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([None], tf.float32)]
     )
+    def step(words: Any, labels: Any) -> Any:
+        with tf.GradientTape() as tape:
+            loss = loss_function(labels[:, None], model(words, training=True))
+        gradients = tape.gradient(loss, weights)
+        used = [(g, w) for g, w in zip(gradients, weights, strict=True) if g is not None]
+        optimizer.apply([g for g, _ in used], [w for _, w in used])
+        return loss
+
+    return lambda words, labels: step(words.astype("int32"), labels)
+
+
+def _train_step(model: Any, layer_class: type, name: str) -> np.ndarray:
+    """One training step on a batch of 6-token reviews, one on 4-token reviews; the losses."""
     labels = np.array([0.0, 1.0], dtype="float32")
+    losses: list[float] = []
+    step = _step_function(model)
     for words in (_PE_PROBES[1], _PE_PROBES[1][:, 2:]):
         try:
             with timed(f"a training step of a model with `{name}` on {words.shape}"):
-                loss = model.train_on_batch(words, labels)
+                loss = step(words, labels)
         except CheckFailed:
             raise
         except Exception as error:
@@ -701,11 +755,8 @@ def _train_step(model: Any, layer_class: type, name: str) -> None:
                 f"tokens ({_first_line(error)}). During training Keras runs `call` as a "
                 f"TensorFlow graph, where the input has no values: {_KERAS_OPS}"
             ) from None
-        if not np.all(np.isfinite(np.asarray(loss, dtype=float))):
-            raise CheckFailed(
-                f"A training step of a model that uses `{name}` gives the loss {loss}: the "
-                "layer's output should be finite embeddings."
-            )
+        losses.append(float(np.asarray(loss, dtype=float).reshape(-1)[0]))
+    return np.array(losses)
 
 
 @feedback_check(keras=True)
@@ -730,9 +781,10 @@ def check_position_embedding(layer_class: type) -> None:
             f"The check needs your layer class itself (e.g. check_position_embedding"
             f"(PositionEmbedding)), got {type(layer_class).__name__}."
         )
-    model = _symbolic_model(_new_layer(layer_class, name), layer_class, name)
-    _train_step(model, layer_class, name)
-    mistake = _diagnose(layer_class, name)
+    with _quiet():
+        model = _symbolic_model(_new_layer(layer_class, name), layer_class, name)
+        losses = _train_step(model, layer_class, name)
+        mistake = _diagnose(layer_class, name)
     if mistake:
         raise CheckFailed(mistake)
     layer = _new_layer(layer_class, name)
@@ -757,6 +809,12 @@ def check_position_embedding(layer_class: type) -> None:
                 f"compute_mask should be True exactly where the word index is not 0; for\n"
                 f"{words}\nexpected\n{(words != 0).astype(int)}\ngot\n{mask.astype(int)}"
             )
+    if not np.all(np.isfinite(losses)):
+        raise CheckFailed(
+            f"A training step of a model that uses `{name}` gives the loss {losses}, although "
+            "the layer's embeddings and mask are right on their own: does the layer keep "
+            "state between calls?"
+        )
     passed(
         f"{name}: trained inside a model for reviews of any length, token + position "
         "embeddings for full and shorter inputs, and a mask that hides the padding."
