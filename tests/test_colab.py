@@ -3,6 +3,7 @@ what to do when it cannot."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -47,11 +48,13 @@ def _execute(path: Path, timeout: int) -> None:
     )
 
 
-def _run_cell(source: str, cwd: Path, prelude: str = "") -> subprocess.CompletedProcess:
+def _run_cell(
+    source: str, cwd: Path, prelude: str = "", env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
     """Run a setup cell's source in a fresh interpreter that sees only the standard library.
 
     ``-I -S``: no site-packages, user site or PYTHONPATH, as on a machine where nothing of the
-    course is installed yet.
+    course is installed yet. ``env``: the environment (default: this process's).
     """
     return subprocess.run(
         [sys.executable, "-I", "-S", "-c", prelude + source + "\nprint(sys.path[0])"],
@@ -59,6 +62,7 @@ def _run_cell(source: str, cwd: Path, prelude: str = "") -> subprocess.Completed
         capture_output=True,
         text=True,
         timeout=60,
+        env=env,
     )
 
 
@@ -126,6 +130,53 @@ def test_a_repository_that_is_not_the_course_is_named(tmp_path):
     assert f"could not clone the course repository {other}" in result.stderr
     assert "the clone has no utils/notebook_setup.py, so it is not the course" in result.stderr
     assert "COURSE_REPO_URL" in result.stderr
+
+
+def test_missing_git_says_install_git(tmp_path):
+    workdir = tmp_path / "colab"
+    workdir.mkdir()
+    no_git = tmp_path / "bin"  # a PATH with no git on it
+    no_git.mkdir()
+    result = _run_cell(
+        setup_cell_source("https://github.com/someone/course"), workdir, env={"PATH": str(no_git)}
+    )
+    assert result.returncode != 0
+    assert "Reason: could not run git:" in result.stderr
+    assert "What to do: install git (" in result.stderr
+    assert "check the network" not in result.stderr  # the network is not the problem
+
+
+def test_setup_cell_keeps_tensorflow_start_up_log_lines_out(tmp_path):
+    """Issue 17: absl's and oneDNN's start-up lines ended up in stored outputs."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "PYTHON"))}
+    code = setup_cell_source("https://github.com/someone/course") + (
+        "\nimport keras\nimport numpy as np\n"
+        "model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])\n"
+        "model.compile('sgd', 'mse')\n"
+        "model.fit(np.ones((4, 3)), np.ones(4), verbose=0)\nprint('trained')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT / "solutions",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "trained"
+    assert "absl::InitializeLog" not in result.stderr
+    assert "oneDNN" not in result.stderr
+    assert "cpu_feature_guard" not in result.stderr
+    # Without the setting, this TensorFlow prints absl's line: the test can tell.
+    unset = subprocess.run(
+        [sys.executable, "-c", "import tensorflow"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert "absl::InitializeLog" in unset.stderr
 
 
 def test_failed_install_says_what_failed_and_what_to_do(tmp_path):

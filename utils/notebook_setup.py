@@ -25,6 +25,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+# Before anything imports TensorFlow: its C++ start-up log lines (absl's "All log messages
+# before absl::InitializeLog()", oneDNN's notice) would otherwise land in stored outputs.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 REPO_URL = os.environ.get("COURSE_REPO_URL", "{repo_url}")
 MARKER = Path("utils", "notebook_setup.py")  # a file only the course repository has
 here = Path.cwd().resolve()
@@ -46,18 +49,25 @@ if root is None:
                 env={**os.environ, "GIT_TERMINAL_PROMPT": "0"},
             )
             failure = clone.stderr.strip() if clone.returncode else ""
+            advice = (
+                "check the network connection; check that the URL is the course's repository "
+                "(the course sets it in repository.url of _config.yml); or set the environment "
+                "variable COURSE_REPO_URL to the repository to clone "
+                "(os.environ['COURSE_REPO_URL'] = '...')"
+            )
         except OSError as error:  # git itself is missing
             failure = f"could not run git: {error}"
+            advice = (
+                "install git (https://git-scm.com/downloads; on Debian or Ubuntu: "
+                "apt-get install git)"
+            )
         if not failure and not (root / MARKER).is_file():
             failure = f"the clone has no {MARKER.as_posix()}, so it is not the course repository"
         if failure:
             raise RuntimeError(
                 f"Setup failed: could not clone the course repository {REPO_URL} into {root}.\\n"
                 f"Reason: {failure}\\n"
-                "What to do: check the network connection; check that the URL is the course's "
-                "repository (the course sets it in repository.url of _config.yml); or set the "
-                "environment variable COURSE_REPO_URL to the repository to clone "
-                "(os.environ['COURSE_REPO_URL'] = '...'), then run this cell again."
+                f"What to do: {advice}, then run this cell again."
             )
     missing = [name for name in ("rdata",) if importlib.util.find_spec(name) is None]
     if missing:
