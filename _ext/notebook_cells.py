@@ -11,8 +11,11 @@ CONTRIBUTING.md:
   (``chapters-01-attention-ex-1-1``);
 * on a solution page, each run of ``solution`` / ``answer`` cells after an exercise is
   wrapped in that exercise's "Solution to Exercise C.K …" drop-down, and the
-  ``### BEGIN/END SOLUTION`` lines of its markdown cells are dropped;
-* on a chapter (student) page, an ``answer`` cell becomes a "Your answer" box;
+  ``### BEGIN/END SOLUTION`` lines of its cells, markdown and code, are dropped (the
+  notebooks keep them: the generator needs them);
+* on a chapter (student) page, an ``answer`` cell becomes a "Your answer" box; the
+  generator's prompt, which tells a notebook user what to do with the cell, becomes one
+  for a reader of the web page;
 * ``[Vaswani et al. (2017)](#ref-KEY)`` becomes ``{cite:t}`KEY``` and
   ``[Vaswani et al., 2017](#ref-KEY)`` (inside the writer's parentheses) ``{cite:alp}`KEY```;
   the ``references`` cell is dropped (the book has a bibliography page);
@@ -55,6 +58,11 @@ MARKER_LINE = re.compile(
 )
 CITATION_LINK = CITATION
 ANSWER_PROMPT = re.compile(r"^\*\*Your answer:?\*\*:?[ \t]*")
+# What the answer box of a chapter page says instead of the generator's notebook prompt.
+WEB_ANSWER = (
+    "*Write your answer in this cell of the notebook: open the notebook in Colab or Jupyter "
+    "with the buttons at the top of this page.*"
+)
 HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 FENCE_OPEN = re.compile(r"^[ ]{0,3}(`{3,}|~{3,})")
 COLON_RUN = re.compile(r"^[ \t]*(:{3,})", re.MULTILINE)
@@ -221,6 +229,8 @@ def transform_notebook(notebook: dict[str, Any], docname: str) -> Result:
                 cells.append(_solution_start(exercise, len(cells)))
                 open_run = True
         if kind != "markdown":
+            if in_solution and kind == "code":
+                cell["source"] = _strip_markers(_source(cell))
             cells.append(cell)
             continue
 
@@ -242,6 +252,8 @@ def transform_notebook(notebook: dict[str, Any], docname: str) -> Result:
             text = demote_headings(_strip_markers(text))
         elif ANSWER_TAG in tags:
             # The box is titled "Your answer"; the generator's prompt may say so too.
+            if text.strip() == chapters.ANSWER:
+                text = WEB_ANSWER
             body = ANSWER_PROMPT.sub("", text.strip(), count=1)
             text = _directive(
                 "admonition", "Your answer", {"class": ANSWER_CLASS}, demote_headings(body)

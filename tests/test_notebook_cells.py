@@ -74,7 +74,7 @@ def _student_notebook(chapter: int = 2) -> nbformat.NotebookNode:
     del notebook.cells[5]  # Q = qkv(X): the student writes it (the stub is not needed here)
     notebook.cells[3].source = "def qkv(X):\n    raise NotImplementedError()"
     notebook.cells[3].metadata.pop("tags")
-    notebook.cells[6].source = "**Your answer:** *(replace this line)*"
+    notebook.cells[6].source = nc.chapters.ANSWER  # the generator's prompt
     del notebook.cells[7:9]
     notebook.metadata["course"] = {"edition": "student"}
     return notebook
@@ -121,7 +121,7 @@ def test_solution_page_wraps_each_run_of_solution_and_answer_cells_in_a_drop_dow
     start_2 = "```{solution-start} solutions-02-rnn-ex-2-2\n:class: dropdown\n```"
     end = "```{solution-end}\n```"
     assert sources[3] == start_1
-    assert sources[4].startswith("def qkv(X):")  # code keeps its markers (they are comments)
+    assert sources[4] == "def qkv(X):\n    return X"  # marker lines dropped from code too
     assert sources[5] == end
     assert sources[6] == "check_qkv(qkv)"
     assert sources[7] == start_1  # the same exercise's solution, continued after the check
@@ -151,7 +151,33 @@ def test_student_page_shows_answer_cells_as_answer_boxes_and_wraps_nothing():
     assert not any("solution-start" in s for s in sources)
     answer = sources[6]
     assert answer.startswith("::::{admonition} Your answer\n:class: course-answer\n")
-    assert "*(replace this line)*" in answer and "**Your answer:**" not in answer
+    assert "**Your answer:**" not in answer
+    # The notebook's prompt says what to do in a notebook; the web page, what to do on it.
+    assert nc.WEB_ANSWER in answer and "double-click" not in answer.lower()
+
+
+def test_an_answer_prompt_of_the_authors_own_is_kept():
+    notebook = _student_notebook()
+    notebook.cells[6].source = "**Your answer:** *(three sentences at most)*"
+    answer = _sources(nc.transform_notebook(notebook, "chapters/02_rnn"))[6]
+    assert "*(three sentences at most)*" in answer and nc.WEB_ANSWER not in answer
+
+
+NOTEBOOKS = sorted(ROOT.glob("chapters/[0-9][0-9]_*.ipynb")) + sorted(
+    ROOT.glob("solutions/[0-9][0-9]_*.ipynb")
+)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_no_page_shows_a_marker_line_or_says_double_click(path):
+    """Issue 17: solution pages showed the marker lines; answer boxes said "double-click"."""
+    docname = f"{path.parent.name}/{path.stem}"
+    result = nc.transform_source(path.read_text(encoding="utf-8"), docname)
+    for index, cell in enumerate(result.notebook["cells"]):
+        source = nc._source(cell)
+        assert "BEGIN SOLUTION" not in source and "END SOLUTION" not in source, (docname, index)
+        if cell["cell_type"] == "markdown":
+            assert "double-click" not in source.lower(), (docname, index)
 
 
 def test_edition_metadata_decides_before_the_folder():
@@ -311,7 +337,11 @@ def test_book_titles_exercises_per_chapter_and_solutions_with_the_same_number(sm
     solution = _text(small_book / "solutions" / "02_two.html")
     assert "Solution to Exercise 2.1 (task 2.1): Queries and \\(Q\\)" in solution
     assert "Solution to Exercise 2.2: Why? Because. Check your answer A proof." in solution
-    assert "BEGIN SOLUTION" not in solution.split("Exercise 2.2")[1]
+    for page in small_book.rglob("*.html"):  # every page, code and answers included
+        text = page.read_text(encoding="utf-8")
+        assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text, page.name
+        assert "double-click" not in text.lower(), page.name
+    assert nc.WEB_ANSWER.strip("*") in chapter
     page = (small_book / "solutions" / "02_two.html").read_text(encoding="utf-8")
     assert page.count('class="solution dropdown admonition"') == 3
     # The check cell splits the solution of 2.1; its second part says so.
