@@ -11,11 +11,15 @@ after minutes of training::
     models, epochs_scale = values["models"], values["epochs_scale"]
 
 Each rule is a callable ``rule(name, value) -> cleaned value`` that raises ``ValueError``;
-``validate_parameters`` runs all of them and reports every problem at once.
+``validate_parameters`` runs all of them and reports every problem at once. It also refuses a
+parameter that papermill injected but the notebook does not have (``-p epoch_scale 0.1`` for
+``epochs_scale``): papermill only warns and runs the full default job.
 """
 
 from __future__ import annotations
 
+import ast
+import difflib
 import math
 import numbers
 import os
@@ -147,22 +151,90 @@ def writable_path() -> Rule:
     return rule
 
 
-def validate_parameters(values: Mapping[str, Any], rules: Mapping[str, Rule]) -> dict[str, Any]:
+# The first line of the cell papermill injects after the `parameters` cell (its translator
+# writes "# Parameters", then one `name = value` per parameter given with -p / -y / -f).
+INJECTED_HEADER = "# Parameters"
+
+
+def injected_parameter_names(history: Sequence[str] | None = None) -> list[str] | None:
+    """The names papermill injected into this run, or None when there was no injection.
+
+    A papermill run executes an ``injected-parameters`` cell, which starts with
+    ``# Parameters``; IPython keeps the source of every executed cell in its input history
+    (``In``), so the last such source is the injection. Outside IPython, or in a Jupyter run
+    without papermill, there is none.
+
+    Args:
+        history: the executed cell sources, oldest first; by default IPython's ``In``.
+    """
+    if history is None:
+        try:
+            from IPython import get_ipython
+        except ImportError:
+            return None
+        shell = get_ipython()
+        history = shell.user_ns.get("In") if shell is not None else None
+        if not isinstance(history, list):
+            return None
+    for source in reversed(history):
+        if not isinstance(source, str) or source.split("\n", 1)[0].strip() != INJECTED_HEADER:
+            continue
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            return None
+        names = [
+            target.id
+            for statement in tree.body
+            if isinstance(statement, ast.Assign)
+            for target in statement.targets
+            if isinstance(target, ast.Name)
+        ]
+        # --inject-paths adds papermill's own PAPERMILL_INPUT_PATH etc.: not the notebook's.
+        return [name for name in names if not name.startswith("PAPERMILL_")]
+    return None
+
+
+def unknown_parameters(injected: Iterable[str], known: Iterable[str]) -> list[str]:
+    """One message per injected name the notebook does not have, with the closest known names."""
+    known = sorted(known)
+    problems = []
+    for name in sorted(set(injected) - set(known)):
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+        hint = f"did you mean {' or '.join(close)}? " if close else ""
+        problems.append(
+            f"unknown parameter {name!r}: this notebook has no such parameter ({hint}"
+            f"its parameters are {', '.join(known)})."
+        )
+    return problems
+
+
+def validate_parameters(
+    values: Mapping[str, Any],
+    rules: Mapping[str, Rule],
+    injected: Iterable[str] | None = None,
+) -> dict[str, Any]:
     """Check every parameter against its rule; return the cleaned values.
 
     Args:
         values: parameter name -> the value the notebook was run with.
         rules: parameter name -> rule; every name in ``values`` needs one and vice versa.
+        injected: the names papermill injected into this run; by default read from
+            IPython's input history (:func:`injected_parameter_names`); none outside
+            papermill. A name without a rule is refused: papermill would only warn.
 
     Raises:
-        ValueError: listing every invalid parameter (one line each), not only the first.
+        ValueError: listing every unknown or invalid parameter (one line each), not only
+            the first.
     """
     missing = sorted(set(rules) - set(values))
     extra = sorted(set(values) - set(rules))
     if missing or extra:
         raise ValueError(f"parameters without a value: {missing}; values without a rule: {extra}.")
+    if injected is None:
+        injected = injected_parameter_names() or []
     cleaned: dict[str, Any] = {}
-    problems: list[str] = []
+    problems: list[str] = unknown_parameters(injected, rules)
     for name, rule in rules.items():
         try:
             cleaned[name] = rule(name, values[name])
