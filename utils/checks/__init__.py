@@ -60,3 +60,4 @@ __all__ = [
     "check_softmax_column",
     "check_stacked_lstm_counts",
 ]
+from utils.checks.unlabelled import check_choose_weight, check_dbow_objective, check_review_tokens  # noqa: E402, F401, I001  (chapter 6)

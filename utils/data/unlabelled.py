@@ -1,0 +1,200 @@
+"""The 50,000 unlabelled reviews of aclImdb (``aclImdb/train/unsup``), read and cached.
+
+Chapter 6 pretrains document vectors on them. They are checked as strictly as the labelled
+reviews (:mod:`utils.data.archive`): the gzip stream is read to its end (CRC and length),
+every member is size-bounded, every review is UTF-8, review ids are unique and run from 0 to
+49,999 with the rating 0 of an unrated review (``<id>_0.txt``).
+
+Two forms are accepted: the official archive's reviews keep their HTML line breaks
+(``<br />``); the course's offline copy took its unlabelled reviews from a copy that had
+stripped them. The loader returns the texts as stored; the tokenisers of the course
+(:func:`utils.data.standardize`, :func:`utils.doc_vectors.tokenize`) treat ``<br />`` as a
+space, so both forms tokenise alike except where a stripped break glued two words together.
+
+The texts are cached in ``$COURSE_CACHE_DIR`` (see :func:`utils.data.cache.cache_dir`) as one
+UTF-8 byte array and the length of each review, keyed on the archive's SHA-256, so that later
+loads skip the 84 MB archive (about 10 s) and never reuse another archive's reviews.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import re
+import tarfile
+import warnings
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from utils.data import archive as imdb_archive
+from utils.data import cache
+from utils.data.files import DataError
+
+# The unlabelled reviews of aclImdb. Read at call time, so that tests can lower it.
+UNLABELLED_REVIEWS = 50_000
+# Bump when what is cached changes, so that old caches are never reused.
+CACHE_VERSION = "1"
+_UNSUP_PATH = re.compile(r"^aclImdb/train/unsup/(\d+)_(\d+)\.txt$")
+
+
+def read_unlabelled_archive(archive: Path, expected: int | None = None) -> list[str]:
+    """Read and verify the unlabelled reviews of the aclImdb archive.
+
+    Args:
+        archive: the ``aclImdb_v1.tar.gz`` file.
+        expected: the number of unlabelled reviews; None means :data:`UNLABELLED_REVIEWS`.
+
+    Returns:
+        The ``expected`` reviews as strings, in the order of their file ids (0, 1, ...).
+
+    Raises:
+        DataError: naming the archive (and the member) when it is truncated or corrupt, a
+            member is a link, oversized or repeated, a review is not UTF-8, its name does not
+            have the rating 0, its id is repeated or out of range, or reviews are missing.
+    """
+    expected = UNLABELLED_REVIEWS if expected is None else expected
+    refuse = imdb_archive._refuse
+    found: dict[int, str] = {}
+    names: set[str] = set()
+    try:
+        with open(archive, "rb") as raw, gzip.GzipFile(fileobj=raw) as stream:
+            with tarfile.open(fileobj=stream, mode="r:") as tar:
+                for member in tar:
+                    imdb_archive._check_member(archive, member)
+                    if member.name in names:
+                        raise refuse(archive, f"member {member.name!r} appears twice")
+                    names.add(member.name)
+                    match = _UNSUP_PATH.match(member.name)
+                    if not match or not member.isfile():
+                        continue
+                    review_id, rating = int(match.group(1)), int(match.group(2))
+                    if rating != 0:
+                        raise refuse(
+                            archive,
+                            f"unlabelled review {member.name!r} has the rating {rating}; "
+                            "unlabelled reviews are named <id>_0.txt",
+                        )
+                    if review_id in found:
+                        raise refuse(
+                            archive, f"member {member.name!r} repeats unlabelled review {review_id}"
+                        )
+                    if member.size > imdb_archive.MAX_REVIEW_BYTES:
+                        raise refuse(
+                            archive,
+                            f"review {member.name!r} is {member.size:,} bytes (the bound is "
+                            f"{imdb_archive.MAX_REVIEW_BYTES:,})",
+                        )
+                    handle = tar.extractfile(member)
+                    assert handle is not None  # a regular file always has contents
+                    try:
+                        found[review_id] = handle.read().decode("utf-8")
+                    except UnicodeDecodeError as error:
+                        raise refuse(
+                            archive, f"review {member.name!r} is not valid UTF-8 ({error})"
+                        ) from error
+                end = tar.offset
+            imdb_archive._check_end(archive, stream, end)
+    except DataError:
+        raise
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+        raise refuse(
+            archive, f"it is truncated or corrupt ({type(error).__name__}: {error})"
+        ) from error
+    if len(found) != expected:
+        raise refuse(
+            archive,
+            f"it holds {len(found):,} reviews in aclImdb/train/unsup/ where the dataset has "
+            f"{expected:,} (incomplete or repacked)",
+        )
+    stray = sorted(i for i in found if i >= expected)
+    if stray:
+        raise refuse(
+            archive,
+            f"unlabelled review ids run from 0 to {expected - 1:,}, but {stray[0]} is among them",
+        )
+    return [found[i] for i in range(expected)]
+
+
+def _encode(texts: list[str]) -> dict[str, np.ndarray]:
+    encoded = [text.encode("utf-8") for text in texts]
+    return {
+        "text_bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8),
+        "lengths": np.array([len(b) for b in encoded], dtype=np.int64),
+    }
+
+
+def _decode(arrays: dict[str, np.ndarray], expected: int) -> list[str] | None:
+    """The texts of a cache, or None when its arrays do not add up."""
+    data, lengths = arrays.get("text_bytes"), arrays.get("lengths")
+    if data is None or lengths is None or data.dtype != np.uint8 or lengths.ndim != 1:
+        return None
+    if len(lengths) != expected or lengths.min(initial=0) < 0 or lengths.sum() != len(data):
+        return None
+    raw = data.tobytes()
+    bounds = np.concatenate(([0], np.cumsum(lengths)))
+    try:
+        return [raw[a:b].decode("utf-8") for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    except UnicodeDecodeError:
+        return None
+
+
+def _cache_path(archive: Path) -> Path:
+    digest = hashlib.sha256()
+    with open(archive, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    key = hashlib.sha256(f"{digest.hexdigest()}|unsup|{CACHE_VERSION}".encode()).hexdigest()
+    return cache.cache_dir() / f"imdb-unsup-{key[:16]}.npz"
+
+
+def _read_cache(path: Path, expected: int) -> list[str] | None:
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as stored:
+            texts = _decode({name: stored[name] for name in stored.files}, expected)
+        reason = None if texts is not None else "its arrays do not add up"
+    except (OSError, ValueError, EOFError, KeyError, zlib.error, zipfile.BadZipFile) as error:
+        texts, reason = None, f"{type(error).__name__}: {error}"
+    if texts is not None:
+        return texts
+    warnings.warn(
+        f"Discarding the cache of unlabelled reviews {path}: it cannot be used ({reason}). "
+        "It is rebuilt from the archive now (about 10 s).",
+        cache.CacheWarning,
+        stacklevel=3,
+    )
+    path.unlink(missing_ok=True)
+    return None
+
+
+def load_imdb_unlabelled_texts() -> list[str]:
+    """The 50,000 unlabelled reviews of aclImdb (``train/unsup``), in the order of their ids.
+
+    They have no label and no star rating, and their movies are other movies than those of
+    the labelled reviews (the archive's ``urls_unsup.txt``). Read from the archive once,
+    then from a cache keyed on the archive's bytes.
+
+    Returns:
+        A list of 50,000 strings; with or without ``<br />`` line breaks, as stored.
+
+    Raises:
+        DataError: the archive is missing, damaged, or does not hold the 50,000 reviews (the
+            message says how to get a good copy).
+    """
+    from utils.data.imdb import _archive
+
+    archive = _archive()
+    expected = UNLABELLED_REVIEWS
+    path = _cache_path(archive)
+    texts = _read_cache(path, expected)
+    if texts is None:
+        texts = read_unlabelled_archive(archive, expected)
+        cache.write(path, _encode(texts))
+    return texts
+
+
+__all__ = ["UNLABELLED_REVIEWS", "load_imdb_unlabelled_texts", "read_unlabelled_archive"]
