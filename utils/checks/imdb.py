@@ -148,6 +148,11 @@ def check_nearest_neighbours(nearest_neighbours: Callable[..., Any]) -> None:
                 "way as 'good' but is far from it. Rank by the cosine similarity "
                 "u . v / (|u| |v|), largest first, and return the similarities."
             )
+        if close(similarities, 1 - cosine[best]):
+            raise CheckFailed(
+                "The order is right, but the numbers are the cosine distances 1 - cos(u, v); "
+                "return the similarities cos(u, v) = u . v / (|u| |v|), largest first."
+            )
         if k > 1 and np.all(np.diff(similarities) > 0):
             raise CheckFailed(
                 "The order is reversed (the similarities grow down the list): sort by "

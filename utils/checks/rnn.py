@@ -425,8 +425,10 @@ def check_softmax_column(softmax: Callable[..., Any]) -> None:
         )
     # Column 0 overflows without a shift; column 1 underflows to 0 / 0 when the shift is the
     # maximum of the whole array; column 2 (a range of 1001) overflows when the shift is
-    # the column's minimum.
-    big = pristine([[1000.0, 0.0, -1000.0], [1001.0, 1.0, 0.0], [1002.0, 2.0, 1.0]])
+    # the column's minimum; column 3 (mean and median 0) overflows unless it is the maximum.
+    big = pristine(
+        [[1000.0, 0.0, -1000.0, -1000.0], [1001.0, 1.0, 0.0, 1000.0], [1002.0, 2.0, 1.0, 0.0]]
+    )
     values = as_array("softmax(o)", student(big), softmax, big.shape, _SOFTMAX_SHAPES)
     reject_known_mistakes(
         values,
@@ -442,16 +444,24 @@ def check_softmax_column(softmax: Callable[..., Any]) -> None:
              "The column [-1000, 0, 1] gives nan: you subtract each column's MINIMUM, so "
              "exp(1 + 1000) overflows. Subtract the column's maximum instead; then the largest "
              "exponent is exp(0) = 1 and nothing overflows."),
+            (_column_softmax(big, big.mean(axis=0, keepdims=True)),
+             "The column [-1000, 1000, 0] gives nan: you subtract each column's MEAN (or "
+             "median; 0 for this column), so exp(1000) still overflows. Subtract the column's "
+             "maximum: then no exponent is above 0."),
         ],
     )  # fmt: skip
     expected_big = _column_softmax(big, big.max(axis=0, keepdims=True))
     if not np.all(np.isfinite(values)):
         raise CheckFailed(
-            f"For o =\n{big}\nyour softmax is not finite:\n{values}\nSubtract each column's "
-            "maximum, o.max(axis=0, keepdims=True), before np.exp."
+            f"For o =\n{big.astype(int)}\nyour softmax is not finite:\n{values}\nSubtract each "
+            "column's "
+            "maximum, o.max(axis=0, keepdims=True), before np.exp: no exponent is then above "
+            "0."
         )
     if not agrees(values, expected_big):
-        raise CheckFailed(f"For o =\n{big}\nthe {largest_difference(values, expected_big)}")
+        raise CheckFailed(
+            f"For o =\n{big.astype(int)}\nthe {largest_difference(values, expected_big)}"
+        )
     ex = _rnn_example()
     o_1 = pristine(ex.c + ex.V @ _REF_H[:1].T)
     yhat_1 = as_array("softmax(o_1)", student(o_1), softmax, o_1.shape, _SOFTMAX_SHAPES)

@@ -184,10 +184,10 @@ def check_masked_softmax(masked_softmax: Callable[..., Any]) -> None:
     expected = reference_masked_softmax(large, large_mask)
     if not agrees(actual, expected):
         raise CheckFailed(
-            f"For scores =\n{large}\nand mask =\n{large_mask.astype(int)}\nexpected\n"
-            f"{rounded(expected)}\ngot\n{rounded(actual)}\nSubtract each row's maximum over "
-            "its ALLOWED keys (a masked score of 5000 must not set the shift, or every allowed "
-            "exp underflows to 0)."
+            f"For scores =\n{large.astype(int)}\nand mask =\n{large_mask.astype(int)}\nthe "
+            f"{largest_difference(actual, expected)} Subtract each row's maximum over its "
+            "ALLOWED keys (a masked score of 5000 must not set the shift, or every allowed exp "
+            "underflows to 0)."
         )
     expect_value_error(
         masked_softmax, (scores, mask[:, :3]), "a mask of shape (4, 3) for scores (4, 5)",
