@@ -577,6 +577,10 @@ def call_without_keras(function: Callable[..., Any], *args: Any, rule: str) -> A
             result = call(function, *args)
         except CheckFailed as failure:
             cause = failure.__cause__
+            if created and cause is not None:  # e.g. count_params of a layer not yet built
+                raise CheckFailed(
+                    f"`{name}` builds a Keras {_outermost(created)} to get its answer; {rule}"
+                ) from None
             if isinstance(cause, ImportError) and any(
                 word in str(cause) for word in ("keras", "tensorflow")
             ):
@@ -586,13 +590,19 @@ def call_without_keras(function: Callable[..., Any], *args: Any, rule: str) -> A
                 ) from None
             raise
     if created:
-        # Name the layer the student wrote: an LSTM creates its LSTMCell first, and
-        # keras.Input an InputLayer.
-        named = [kind for kind in created if kind != "InputLayer" and not kind.endswith("Cell")]
         raise CheckFailed(
-            f"`{name}` builds a Keras {(named or created)[0]} to get its answer; {rule}"
+            f"`{name}` builds a Keras {_outermost(created)} to get its answer; {rule}"
         )
     return result
+
+
+def _outermost(created: list[str]) -> str:
+    """The layer the student wrote among those created: an LSTM creates its LSTMCell first,
+    and keras.Input an InputLayer."""
+    named = [
+        kind for kind in created if kind and kind != "InputLayer" and not kind.endswith("Cell")
+    ]
+    return (named or [kind for kind in created if kind] or ["layer"])[0]
 
 
 # ------------------------------------------------------------------ rules and data
