@@ -126,3 +126,60 @@ def test_a_raised_error_is_reported_with_type_message_and_hint():
     message = str(error.value)
     assert "raised ValueError" in message and "(3,4) and (5,3)" in message
     assert "In rnn_unit, h_t_minus_one is a (4, 1) column" in message
+
+
+# ------------------------------------------------------------------ one time bound per check
+
+
+def test_a_slow_function_stops_the_check_and_is_named(monkeypatch):
+    import time
+
+    from utils.checks import _core
+
+    monkeypatch.setattr(_core, "TIME_LIMIT", 0.25)
+
+    def slow_softmax(X):
+        time.sleep(0.1)
+        e = np.exp(X - X.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    started = time.perf_counter()
+    with pytest.raises(CheckFailed) as error:
+        utils.checks.check_softmax(slow_softmax)
+    message = str(error.value)
+    assert "The check stopped" in message and "more than the 0 s it allows" not in message
+    assert "`slow_softmax` on an array of shape (3, 4)" in message or "(3, 3)" in message
+    assert "Python loop" in message  # what to look for
+    assert time.perf_counter() - started < 1.0  # stopped after 3 calls, not all of them
+
+
+def test_the_time_bound_belongs_to_one_check(monkeypatch, capsys):
+    from utils.checks import _core
+
+    monkeypatch.setattr(_core, "TIME_LIMIT", 5.0)
+    for _ in range(3):  # budgets do not add up across checks
+        utils.checks.check_simple_rnn_count(lambda d, n: d * n + n * n + n)
+    assert _core._BUDGETS == []
+    assert capsys.readouterr().out.count("\N{CHECK MARK}") == 3
+
+
+# ------------------------------------------------------------------ what the messages say
+
+
+def test_no_message_refers_to_the_assignment():
+    """The book does not contain the R assignment: a message says what it verified
+    ("matches the uuml reference values"), never "as in the assignment"."""
+    import ast
+    from pathlib import Path
+
+    folder = Path(utils.checks.__file__).parent
+    for module in ("_core", "attention", "rnn", "imdb", "parameters", "transformer"):
+        tree = ast.parse((folder / f"{module}.py").read_text())
+        docstrings = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Expr)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                if id(node) in docstrings:
+                    continue
+                text = node.value.lower()
+                assert "in the assignment" not in text, (module, node.value)
+                assert "assignment's" not in text, (module, node.value)

@@ -426,7 +426,7 @@ def reject_known_mistakes(actual: Any, mistakes: Iterable[tuple[Any, str]]) -> N
 
 
 def rounded(matrix: Any) -> str:
-    """A matrix as printed in the messages: 7 decimals, like the assignment's references."""
+    """A matrix as printed in the messages: 7 decimals, like the uuml reference values."""
     return np.array2string(np.asarray(matrix, dtype=float), precision=7, suppress_small=False)
 
 
@@ -473,10 +473,14 @@ def timed(what: str) -> Iterator[None]:
     if budget.spent > budget.limit:
         slowest, call_text = budget.slowest
         raise CheckFailed(
-            f"The check stopped: your code has taken {budget.spent:.0f} s of this check, more "
-            f"than the {budget.limit:.0f} s it allows. The slowest call was {call_text}: "
-            f"{slowest:.1f} s. {budget.hint}"
+            f"The check stopped: your code has taken {_seconds(budget.spent)} of this check, "
+            f"more than the {_seconds(budget.limit)} it allows. The slowest call was "
+            f"{call_text}: {_seconds(slowest)}. {budget.hint}"
         )
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.2g} s"
 
 
 _NUMPY_HINT = (
