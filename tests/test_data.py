@@ -8,6 +8,7 @@ import hashlib
 import lzma
 import os
 import shutil
+import tarfile
 import time
 import tracemalloc
 from collections import Counter
@@ -296,15 +297,38 @@ def test_tiny_archive_follows_keras_conventions(small_imdb):
     assert set(np.unique(x_small)) == {0, 1, 2, 3}  # only "great" keeps its index
     decoded = {data.decode_review(row) for row in x_test}
     assert "[START] great great great" in decoded
-    (texts, labels), _ = data.load_imdb_texts()
-    assert sorted(texts) == sorted(fakes.NEGATIVE + fakes.POSITIVE)
-    np.testing.assert_array_equal(labels, y_train)  # the same shuffle
+
+
+def test_tiny_archive_rows_align_across_the_loaders(small_imdb):
+    """Row i of load_imdb, load_imdb_texts and load_imdb_movies is the same review."""
+    x = data.load_imdb(num_words=10, maxlen=8)
+    texts = data.load_imdb_texts()
+    movies = data.load_imdb_movies()
+    for split, (x_split, y_split), (texts_split, labels), movies_split in zip(
+        ("train", "test"), x, texts, movies, strict=True
+    ):
+        assert movies_split.shape == (6,) and movies_split.dtype == np.int64
+        assert sorted(texts_split) == sorted(fakes.NEGATIVE + fakes.POSITIVE)
+        assert texts_split != fakes.NEGATIVE + fakes.POSITIVE  # shuffled
+        np.testing.assert_array_equal(labels, y_split)
+        np.testing.assert_array_equal(data.encode_reviews(texts_split, 8, 10), x_split)
+        # Each text with the movie and label its folder and URL file give it.
+        truth = {
+            text: (fakes.MOVIES[split, polarity][review_id], label)
+            for label, (polarity, folder) in enumerate(
+                (("neg", fakes.NEGATIVE), ("pos", fakes.POSITIVE))
+            )
+            for review_id, text in enumerate(folder)
+        }
+        assert [truth[text] for text in texts_split] == list(
+            zip(movies_split.tolist(), labels.tolist(), strict=True)
+        )
 
 
 def test_cache_is_rebuilt_when_the_archive_changes(small_imdb):
     data.load_imdb(maxlen=8)
     assert data.word_index()["great"] == 3
-    changed = fakes.reviews()
+    changed = fakes.members()
     changed["aclImdb/train/neg/2_2.txt"] = b"boring " * 8
     fakes.write(small_imdb / data.IMDB_ARCHIVE, fakes.archive_bytes(changed))
     data.load_imdb(maxlen=8)
@@ -428,10 +452,16 @@ def test_imdb_padding_matches_keras(imdb_cache):
     np.testing.assert_array_equal(x_short[:500], expected)
 
 
-def test_imdb_indices_are_ranked_by_training_frequency(imdb_cache):
+@pytest.fixture(scope="module")
+def imdb_texts(imdb_cache):
+    """load_imdb_texts() once for the module: it reads the whole archive (20-30 s)."""
+    return data.load_imdb_texts()
+
+
+def test_imdb_indices_are_ranked_by_training_frequency(imdb_cache, imdb_texts):
     import tensorflow as tf
 
-    (texts, _), _ = data.load_imdb_texts()
+    (texts, _), _ = imdb_texts
     counts = Counter()
     for batch in range(0, len(texts), 5000):
         standardized = data.standardize(tf.constant(texts[batch : batch + 5000])).numpy()
@@ -443,10 +473,63 @@ def test_imdb_indices_are_ranked_by_training_frequency(imdb_cache):
     assert [index[word] for word in top] == list(range(3, 33))
 
 
-def test_encode_reviews_matches_the_corpus_encoding(imdb_cache):
+def test_encode_reviews_matches_the_corpus_encoding(imdb_cache, imdb_texts):
     (x_train, _), _ = data.load_imdb(num_words=10000, maxlen=50)
-    (texts, _), _ = data.load_imdb_texts()
+    (texts, _), _ = imdb_texts
     encoded = data.encode_reviews(texts[:20], maxlen=50)
     np.testing.assert_array_equal(encoded, x_train[:20])
     decoded = data.decode_review(data.encode_reviews(["An excellent, moving film."], maxlen=10)[0])
     assert decoded == "[START] an excellent moving film"
+
+
+def _raw_reviews_and_movies(wanted: dict[tuple[str, str], list[int]]) -> list[tuple]:
+    """Straight from the archive, with tarfile alone: (split, label, text, movie) of the
+    reviews ``wanted[split, polarity]``, the movie from line id + 1 of the folder's URL file."""
+    texts, url_lines = {}, {}
+    with tarfile.open(Path(REAL_DATA, data.IMDB_ARCHIVE), "r|gz") as tar:
+        for member in tar:
+            parts = member.name.split("/")  # aclImdb/train/pos/0_9.txt, aclImdb/train/urls_pos.txt
+            if len(parts) == 4 and tuple(parts[1:3]) in wanted:
+                review_id = int(parts[3].split("_")[0])
+                if review_id in wanted[parts[1], parts[2]]:
+                    texts[parts[1], parts[2], review_id] = tar.extractfile(member).read().decode()
+            elif len(parts) == 3 and parts[2].startswith("urls_"):
+                polarity = parts[2].removeprefix("urls_").removesuffix(".txt")
+                lines = tar.extractfile(member).read().decode().splitlines()
+                url_lines[parts[1], polarity] = lines
+    result = []
+    for (split, polarity), ids in wanted.items():
+        for review_id in ids:
+            url = url_lines[split, polarity][review_id]
+            movie = int(url.removeprefix("http://www.imdb.com/title/tt").split("/")[0])
+            label = int(polarity == "pos")
+            result.append((split, label, texts[split, polarity, review_id], movie))
+    return result
+
+
+def test_imdb_movies_align_with_the_reviews_of_the_raw_archive(imdb_cache, imdb_texts):
+    """A few reviews read with tarfile alone: each sits in the same row of load_imdb_texts,
+    load_imdb_movies and load_imdb, with the movie of its line in the URL file."""
+    wanted = {("train", "pos"): [0, 4321], ("train", "neg"): [12499], ("test", "neg"): [7]}
+    raw = _raw_reviews_and_movies(wanted)
+    assert raw[0][3] == 453418  # train/pos/0: http://www.imdb.com/title/tt0453418/usercomments
+    movies = dict(zip(("train", "test"), data.load_imdb_movies(), strict=True))
+    texts = dict(zip(("train", "test"), imdb_texts, strict=True))
+    x = dict(zip(("train", "test"), data.load_imdb(num_words=10000, maxlen=60), strict=True))
+    for split, label, text, movie in raw:
+        (row,) = [i for i, candidate in enumerate(texts[split][0]) if candidate == text]
+        assert movies[split][row] == movie
+        assert texts[split][1][row] == label and x[split][1][row] == label
+        np.testing.assert_array_equal(x[split][0][row], data.encode_reviews([text], 60)[0])
+
+
+def test_imdb_movies_match_the_dataset(imdb_cache):
+    train, test = data.load_imdb_movies()
+    assert train.shape == test.shape == (25000,) and train.dtype == test.dtype == np.int64
+    # The archive's README: at most 30 reviews per movie, and no movie in both splits, which
+    # holds for every movie but one (tt0406816: 2 train and 23 test reviews).
+    for movies, count in ((train, 3456), (test, 3581)):
+        ids, reviews = np.unique(movies, return_counts=True)
+        assert len(ids) == count and reviews.max() == 30
+    (shared,) = np.intersect1d(train, test)
+    assert shared == 406816 and (train == shared).sum() == 2 and (test == shared).sum() == 23

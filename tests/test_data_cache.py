@@ -1,10 +1,12 @@
-"""utils.data.cache: a damaged token cache heals itself; an unwritable one costs only time.
+"""utils.data.cache: a damaged or changed token cache heals itself; an unwritable one costs
+only time.
 
 Each damaged cache is made here from a good one built from a small synthetic archive.
 """
 
 from __future__ import annotations
 
+import gc
 import io
 import os
 import struct
@@ -81,48 +83,107 @@ def _changed(arrays, **changes):
     return {**arrays, **changes}
 
 
-# Each damage maps the good cache's bytes and arrays to the damaged file's bytes.
+def _signed(arrays, name):
+    """``arrays`` with a digest that matches them: a cache whose only fault is its content."""
+    return _changed(arrays, digest=np.array(data.cache.content_digest(name, arrays)))
+
+
+# Each damage maps the good cache's bytes, arrays (its digest included) and file name to the
+# damaged file's bytes. The changed arrays keep the good cache's digest, which no longer
+# matches them, unless _signed gives them a matching one (then the consistency checks of
+# cache.problem must catch them).
 DAMAGE = {
-    "empty": lambda raw, arrays: b"",
-    "garbage": lambda raw, arrays: b"garbage" * 50,
-    "truncated": lambda raw, arrays: raw[: len(raw) // 2],
-    "cut before the directory": lambda raw, arrays: raw[:-30],
-    "flip in the vocabulary": lambda raw, arrays: _flipped(raw, "vocabulary", 0.5),
-    "flip in the tokens": lambda raw, arrays: _flipped(raw, "train_tokens", 0.6),
-    "flip in the last array's last byte": lambda raw, arrays: _flipped(raw, "test_labels", 0.999),
-    "missing array": lambda raw, arrays: _npz(_without(arrays, "test_labels")),
-    "lengths do not add up": lambda raw, arrays: _npz(
-        _changed(arrays, train_lengths=arrays["train_lengths"] + 1)
+    "empty": lambda raw, arrays, name: b"",
+    "garbage": lambda raw, arrays, name: b"garbage" * 50,
+    "truncated": lambda raw, arrays, name: raw[: len(raw) // 2],
+    "cut before the directory": lambda raw, arrays, name: raw[:-30],
+    "flip in the vocabulary": lambda raw, arrays, name: _flipped(raw, "vocabulary", 0.5),
+    "flip in the tokens": lambda raw, arrays, name: _flipped(raw, "train_tokens", 0.6),
+    "flip in the last array's last byte": lambda raw, arrays, name: _flipped(raw, "digest", 0.999),
+    # Issue 21: still 0/1 with as many positives as negatives, so only the digest notices.
+    "train labels flipped": lambda raw, arrays, name: _npz(
+        _changed(arrays, train_labels=1 - arrays["train_labels"])
     ),
-    "lengths and labels differ": lambda raw, arrays: _npz(
-        _changed(arrays, test_lengths=arrays["test_lengths"][:-1])
+    "test labels flipped": lambda raw, arrays, name: _npz(
+        _changed(arrays, test_labels=1 - arrays["test_labels"])
     ),
-    "labels not balanced": lambda raw, arrays: _npz(
-        _changed(arrays, train_labels=np.ones_like(arrays["train_labels"]))
+    "movies reordered": lambda raw, arrays, name: _npz(
+        _changed(arrays, train_movies=arrays["train_movies"][::-1])
     ),
-    "labels not 0/1": lambda raw, arrays: _npz(
-        _changed(arrays, test_labels=arrays["test_labels"] * 2)
+    "no digest": lambda raw, arrays, name: _npz(_without(arrays, "digest")),
+    "digest not a string": lambda raw, arrays, name: _npz(_changed(arrays, digest=np.arange(3))),
+    "another cache's file": lambda raw, arrays, name: _npz(
+        _signed(_without(arrays, "digest"), "imdb-tokens-0123456789abcdef.npz")
     ),
-    "tokens outside the vocabulary": lambda raw, arrays: _npz(
-        _changed(arrays, train_tokens=arrays["train_tokens"] + 1000)
+    "missing array": lambda raw, arrays, name: _npz(
+        _signed(_without(_without(arrays, "digest"), "test_labels"), name)
     ),
-    "vocabulary not words": lambda raw, arrays: _npz(
-        _changed(arrays, vocabulary=np.arange(len(arrays["vocabulary"])))
+    "lengths do not add up": lambda raw, arrays, name: _npz(
+        _signed(_changed(arrays, train_lengths=arrays["train_lengths"] + 1), name)
     ),
-    "pickled objects": lambda raw, arrays: _npz(
+    "lengths and labels differ": lambda raw, arrays, name: _npz(
+        _signed(_changed(arrays, test_lengths=arrays["test_lengths"][:-1]), name)
+    ),
+    "labels not balanced": lambda raw, arrays, name: _npz(
+        _signed(_changed(arrays, train_labels=np.ones_like(arrays["train_labels"])), name)
+    ),
+    "labels not 0/1": lambda raw, arrays, name: _npz(
+        _signed(_changed(arrays, test_labels=arrays["test_labels"] * 2), name)
+    ),
+    "movies and labels differ": lambda raw, arrays, name: _npz(
+        _signed(_changed(arrays, test_movies=arrays["test_movies"][:-1]), name)
+    ),
+    "movies not title numbers": lambda raw, arrays, name: _npz(
+        _signed(_changed(arrays, train_movies=arrays["train_movies"] * 0), name)
+    ),
+    "tokens outside the vocabulary": lambda raw, arrays, name: _npz(
+        _signed(_changed(arrays, train_tokens=arrays["train_tokens"] + 1000), name)
+    ),
+    "vocabulary not words": lambda raw, arrays, name: _npz(
+        _signed(_changed(arrays, vocabulary=np.arange(len(arrays["vocabulary"]))), name)
+    ),
+    "pickled objects": lambda raw, arrays, name: _npz(
         _changed(arrays, vocabulary=np.array(list(arrays["vocabulary"]), dtype=object))
     ),
+}
+# What the warning gives as the reason, where it is not a reading error.
+REASONS = {
+    "train labels flipped": "its arrays do not match the digest written with them",
+    "test labels flipped": "its arrays do not match the digest written with them",
+    "movies reordered": "its arrays do not match the digest written with them",
+    "another cache's file": "its arrays do not match the digest written with them",
+    "no digest": "it has no content digest",
+    "digest not a string": "its digest is int64 of shape (3,), not one string",
+    "missing array": "arrays ['test_labels'] are missing",
+    "lengths do not add up": "the train lengths do not add up",
+    "lengths and labels differ": "5 test lengths and 6 movies for 6 labels",
+    "labels not balanced": "the train labels are not 3 positive + 3 negative",
+    "labels not 0/1": "the test labels are not 3 positive + 3 negative",
+    "movies and labels differ": "6 test lengths and 5 movies for 6 labels",
+    "movies not title numbers": "the train movies are not IMDb title numbers",
+    "tokens outside the vocabulary": "the train tokens are outside the vocabulary",
+    "vocabulary not words": "vocabulary is int64",
 }
 
 
 @pytest.mark.parametrize("damage", DAMAGE)
 def test_a_damaged_cache_is_discarded_with_a_warning_and_rebuilt(expected, damage):
+    """... and leaves no file open: np.load leaves a file it opened itself to the garbage
+    collector when it is not a valid .npz (a ResourceWarning, "unclosed file", each time)."""
     expected_result, cache = expected
     good = _stored(cache)
-    cache.write_bytes(DAMAGE[damage](cache.read_bytes(), good))
-    with pytest.warns(data.CacheWarning, match="Discarding the token cache") as caught:
+    cache.write_bytes(DAMAGE[damage](cache.read_bytes(), good, cache.name))
+    gc.collect()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         result = data.load_imdb(num_words=10, maxlen=8)
-    assert str(cache) in str(caught[0].message)
+        gc.collect()  # an unclosed file warns when it is collected
+    assert ResourceWarning not in [warning.category for warning in caught]
+    (warning,) = [w for w in caught if w.category is data.CacheWarning]
+    message = str(warning.message)
+    assert message.startswith(f"Discarding the token cache {cache}: ")
+    assert REASONS.get(damage, "") in message
+    assert warning.filename == __file__  # the warning points at the caller's line
     _assert_same(result, expected_result)
     # Rebuilt: a later load reads it back without a warning.
     rebuilt = _stored(cache)
@@ -185,6 +246,50 @@ def test_a_failed_write_warns_returns_the_data_and_leaves_no_temporary_file(
         result = data.load_imdb(num_words=10, maxlen=8)
     _assert_same(result, expected_result)
     assert list((imdb_dir / "cache").iterdir()) == []
+
+
+def test_the_cache_records_a_digest_of_its_arrays_and_name(expected):
+    _, cache = expected
+    stored = _stored(cache)
+    assert sorted(stored) == sorted(data.cache.ARRAYS + ("digest",))
+    assert str(stored["digest"]) == data.cache.content_digest(cache.name, stored)
+    with zipfile.ZipFile(cache) as archive:  # written last, after every array it covers
+        assert archive.namelist()[-1] == "digest.npy"
+    # The digest covers every array, its dtype and its shape, but not the stored order.
+    for changed in (
+        _changed(stored, train_labels=stored["train_labels"].astype(np.int32)),
+        _changed(stored, test_movies=stored["test_movies"].reshape(2, -1)),
+        _changed(stored, vocabulary=stored["vocabulary"][::-1]),
+    ):
+        assert data.cache.content_digest(cache.name, changed) != str(stored["digest"])
+    reordered = dict(reversed(list(stored.items())))
+    assert data.cache.content_digest(cache.name, reordered) == str(stored["digest"])
+
+
+def test_any_cache_proves_its_content_through_read_and_write(tmp_path):
+    """The digest is not the token cache's alone: any arrays written with cache.write."""
+    path = tmp_path / "other-cache.npz"
+    arrays = {"text_bytes": np.frombuffer(b"abcdef", dtype=np.uint8), "lengths": np.array([2, 4])}
+
+    def adds_up(stored):
+        return None if stored["lengths"].sum() == len(stored["text_bytes"]) else "bad lengths"
+
+    data.cache.write(path, arrays, what="cache of texts")
+    read = data.cache.read(path, check=adds_up, what="cache of texts")
+    assert sorted(read) == ["lengths", "text_bytes"]
+    np.testing.assert_array_equal(read["lengths"], [2, 4])
+    # Changed behind the digest's back: refused, though the lengths still add up.
+    path.write_bytes(_npz({**_stored(path), "lengths": np.array([4, 2])}))
+    with pytest.warns(data.CacheWarning, match="Discarding the cache of texts .* digest"):
+        assert data.cache.read(path, check=adds_up, what="cache of texts") is None
+    assert not path.exists()
+    # A matching digest is not enough: the check runs too.
+    bad = {**arrays, "lengths": np.array([1, 1])}
+    path.write_bytes(_npz(_signed(bad, path.name)))
+    with pytest.warns(data.CacheWarning, match=r"cannot be used \(bad lengths\)"):
+        assert data.cache.read(path, check=adds_up, what="cache of texts") is None
+    with pytest.raises(ValueError, match="may not be named 'digest'"):
+        data.cache.write(path, {"digest": np.arange(2)})
 
 
 # The two loaders of the concurrency test: each waits for the go file, then loads with

@@ -1,27 +1,44 @@
 """The token cache: a ``.npz`` file per archive and tokenizer, checked on every read.
 
-A cache that cannot be read or does not add up is discarded with a warning and rebuilt;
-a cache that cannot be written costs only time (a warning, and the data uncached).
-Writes go to a unique temporary file in the cache directory, then an atomic rename, so
-concurrent loaders never see or clobber each other's half-written files.
+A cache that cannot be read, does not prove its content or does not add up is discarded
+with a warning and rebuilt; a cache that cannot be written costs only time (a warning,
+and the data uncached). Writes go to a unique temporary file in the cache directory,
+then an atomic rename, so concurrent loaders never see or clobber each other's
+half-written files.
+
+Each cache holds, besides its arrays, a SHA-256 digest of them and of its own file name
+(:func:`content_digest`), stored as its last member. The zip format's CRC-32 already
+catches damaged bytes; the digest catches a file whose arrays were changed and saved
+again as a valid ``.npz`` (labels flipped, reviews reordered) and a file copied under
+another cache's name. It is a check against accidents, not a signature: whoever can
+write the cache can recompute it.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import time
 import warnings
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from utils.data import archive as imdb_archive
+from utils.data.files import caller_stacklevel
 
+# Bump when the arrays a cache holds change: the cache key includes it, so caches of an
+# older format are never read. 2: the movies of the reviews and the content digest.
+FORMAT = "2"
+DIGEST = "digest"
 ARRAYS = ("vocabulary",) + tuple(
-    f"{split}_{part}" for split in imdb_archive.SPLITS for part in ("tokens", "lengths", "labels")
+    f"{split}_{part}"
+    for split in imdb_archive.SPLITS
+    for part in ("tokens", "lengths", "labels", "movies")
 )
 
 
@@ -35,13 +52,30 @@ def cache_dir() -> Path:
     return Path(root).expanduser()
 
 
+def content_digest(name: str, arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 (hex) of a cache file's name and of each array's name, dtype, shape and bytes.
+
+    Arrays are taken in sorted order of their names, so the digest does not depend on
+    the order they were stored in; the ``digest`` array itself is left out.
+    """
+    digest = hashlib.sha256(f"{name}\n".encode())
+    for key in sorted(arrays):
+        if key == DIGEST:
+            continue
+        array = np.ascontiguousarray(arrays[key])
+        digest.update(f"{key}|{array.dtype.str}|{array.shape}\n".encode())
+        digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
 def problem(arrays: dict[str, np.ndarray], reviews_per_class: int) -> str | None:
     """What is wrong with a set of token arrays, or None when they are consistent.
 
     Expected: ``vocabulary`` (n_words,) str; for each split ``{split}_tokens``
     (total_tokens,) int with TextVectorization indices in [0, n_words + 2),
-    ``{split}_lengths`` (n_reviews,) int >= 0 summing to total_tokens and
-    ``{split}_labels`` (n_reviews,) in {0, 1} with ``reviews_per_class`` of each.
+    ``{split}_lengths`` (n_reviews,) int >= 0 summing to total_tokens,
+    ``{split}_labels`` (n_reviews,) in {0, 1} with ``reviews_per_class`` of each and
+    ``{split}_movies`` (n_reviews,) int > 0 (IMDb title numbers).
     """
     missing = [name for name in ARRAYS if name not in arrays]
     if missing:
@@ -50,13 +84,15 @@ def problem(arrays: dict[str, np.ndarray], reviews_per_class: int) -> str | None
     if vocabulary.ndim != 1 or vocabulary.dtype.kind != "U" or len(vocabulary) == 0:
         return f"vocabulary is {vocabulary.dtype} of shape {vocabulary.shape}, not a list of words"
     for split in imdb_archive.SPLITS:
-        tokens, lengths, labels = (
-            arrays[f"{split}_{part}"] for part in ("tokens", "lengths", "labels")
+        tokens, lengths, labels, movies = (
+            arrays[f"{split}_{part}"] for part in ("tokens", "lengths", "labels", "movies")
         )
-        if any(a.ndim != 1 or a.dtype.kind not in "iu" for a in (tokens, lengths, labels)):
+        if any(a.ndim != 1 or a.dtype.kind not in "iu" for a in (tokens, lengths, labels, movies)):
             return f"the {split} arrays are not 1-D integer arrays"
-        if len(lengths) != len(labels):
-            return f"{len(lengths)} {split} lengths for {len(labels)} labels"
+        if len(lengths) != len(labels) or len(movies) != len(labels):
+            return (
+                f"{len(lengths)} {split} lengths and {len(movies)} movies for {len(labels)} labels"
+            )
         if len(lengths) and (lengths.min() < 0 or int(lengths.sum()) != len(tokens)):
             return f"the {split} lengths do not add up to the {len(tokens)} tokens"
         if len(labels) != 2 * reviews_per_class:
@@ -65,27 +101,55 @@ def problem(arrays: dict[str, np.ndarray], reviews_per_class: int) -> str | None
             return f"the {split} labels are not {reviews_per_class} positive + {reviews_per_class} negative"
         if len(tokens) and (tokens.min() < 0 or tokens.max() >= len(vocabulary) + 2):
             return f"the {split} tokens are outside the vocabulary"
+        if len(movies) and movies.min() <= 0:
+            return f"the {split} movies are not IMDb title numbers"
     return None
 
 
-def read(path: Path) -> dict[str, np.ndarray] | None:
-    """The cached arrays at ``path``; None (and the file removed, with a warning) if bad."""
+def read(
+    path: Path,
+    check: Callable[[dict[str, np.ndarray]], str | None] | None = None,
+    what: str = "token cache",
+) -> dict[str, np.ndarray] | None:
+    """The cached arrays at ``path``; None (and the file removed, with a warning) if bad.
+
+    Any cache the course writes with :func:`write` is read here, so that each proves its
+    content the same way.
+
+    Args:
+        path: the ``.npz`` file.
+        check: what is wrong with the arrays, or None when they are consistent; None means
+            the token cache's :func:`problem`.
+        what: the cache's name in the warning.
+
+    Returns:
+        The arrays, without the ``digest`` entry; None when the file is missing or bad:
+        unreadable, without a digest or not matching it (:func:`content_digest`), or
+        inconsistent by ``check``.
+    """
     if not path.is_file():
         return None
     try:
-        with np.load(path, allow_pickle=False) as stored:
+        # Our own file handle, closed by `with` even when np.load fails on a damaged file
+        # (np.load leaves a path it opened to the garbage collector: a ResourceWarning).
+        with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as stored:
             # Reading each array to its end makes zipfile check its CRC-32.
             arrays = {name: stored[name] for name in stored.files}
-        reason = problem(arrays, imdb_archive.REVIEWS_PER_CLASS)
+        if check is None:
+            reason = _digest_problem(path, arrays) or problem(
+                arrays, imdb_archive.REVIEWS_PER_CLASS
+            )
+        else:
+            reason = _digest_problem(path, arrays) or check(_without_digest(arrays))
     except (OSError, ValueError, EOFError, KeyError, zlib.error, zipfile.BadZipFile) as error:
         reason = f"{type(error).__name__}: {error}"
     if reason is None:
-        return arrays
+        return _without_digest(arrays)
     warnings.warn(
-        f"Discarding the token cache {path}: it cannot be used ({reason}). It is rebuilt "
-        "from the archive now (about 15 s).",
+        f"Discarding the {what} {path}: it cannot be used ({reason}). It is rebuilt "
+        "from the archive now.",
         CacheWarning,
-        stacklevel=3,
+        stacklevel=caller_stacklevel(),
     )
     try:
         path.unlink()
@@ -94,15 +158,35 @@ def read(path: Path) -> dict[str, np.ndarray] | None:
     return None
 
 
-def write(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Store ``arrays`` at ``path`` atomically; warn (never raise) if that is impossible."""
+def _without_digest(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {name: array for name, array in arrays.items() if name != DIGEST}
+
+
+def _digest_problem(path: Path, arrays: dict[str, np.ndarray]) -> str | None:
+    stored = arrays.get(DIGEST)
+    if stored is None:
+        return "it has no content digest"
+    if stored.shape != () or stored.dtype.kind != "U":
+        return f"its digest is {stored.dtype} of shape {stored.shape}, not one string"
+    if str(stored) != content_digest(path.name, arrays):
+        return "its arrays do not match the digest written with them: they changed since"
+    return None
+
+
+def write(path: Path, arrays: dict[str, np.ndarray], what: str = "token cache") -> None:
+    """Store ``arrays`` and their digest at ``path`` atomically; warn (never raise) if that
+    is impossible (``what`` names the cache in the warning). No array may be named
+    ``digest``."""
+    if DIGEST in arrays:
+        raise ValueError(f"a cache array may not be named {DIGEST!r}: the digest is stored there.")
     partial = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         # A unique name per writer: two loaders filling an empty cache do not share it.
         handle, partial = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
         with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, **arrays)
+            # The digest is of the final name, and the last member written.
+            np.savez(stream, **arrays, **{DIGEST: np.array(content_digest(path.name, arrays))})
         os.chmod(partial, 0o644)  # mkstemp makes it private; a cache is not a secret
         os.replace(partial, path)  # atomic: readers see the old file or the whole new one
         _remove_stale_partials(path)
@@ -110,11 +194,11 @@ def write(path: Path, arrays: dict[str, np.ndarray]) -> None:
         if partial is not None:
             Path(partial).unlink(missing_ok=True)
         warnings.warn(
-            f"Could not write the token cache to {path} ({type(error).__name__}: {error}); "
+            f"Could not write the {what} to {path} ({type(error).__name__}: {error}); "
             "the data are returned uncached, so the next load tokenises again. Set "
             "COURSE_CACHE_DIR to a writable folder to keep the cache.",
             CacheWarning,
-            stacklevel=3,
+            stacklevel=caller_stacklevel(),
         )
 
 

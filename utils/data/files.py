@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 UUML_URL = "https://raw.githubusercontent.com/MansMeg/IntroML/master/rpackage/data/"
@@ -12,12 +13,16 @@ IMDB_ARCHIVE = "aclImdb_v1.tar.gz"
 # TensorFlow Datasets' checksum list for `imdb_reviews`
 # (tensorflow_datasets/datasets/imdb_reviews/checksums.tsv). Only downloads are checked
 # against it: copies in COURSE_DATA_DIR may be repacked (the course's shared copy omits
-# train/unsup), so they are verified by their structure instead.
+# the .feat files), so they are verified by their structure instead.
 IMDB_SHA256 = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
 
 
 class DataError(RuntimeError):
     """A data file is missing, truncated, corrupt, unsafe or not what the loader expects."""
+
+
+class DataWarning(UserWarning):
+    """A data file holds something the dataset does not have, which the loader ignored."""
 
 
 def data_file(relative_path: str, url: str, sha256: str | None = None) -> Path:
@@ -59,6 +64,17 @@ def data_file(relative_path: str, url: str, sha256: str | None = None) -> Path:
             f"it (expected at $COURSE_DATA_DIR/{relative_path})."
         ) from error
     return Path(fetched)
+
+
+def caller_stacklevel() -> int:
+    """The ``stacklevel`` for a ``warnings.warn`` in the calling function that makes the
+    warning point at the first frame outside ``utils.data`` (the user's code), however deep
+    inside the package it was raised."""
+    package = Path(__file__).resolve().parent
+    level, frame = 1, sys._getframe(1)
+    while frame.f_back is not None and Path(frame.f_code.co_filename).resolve().parent == package:
+        level, frame = level + 1, frame.f_back
+    return level
 
 
 def good_copy_hint(path: Path, url: str) -> str:

@@ -1,4 +1,9 @@
-"""The aclImdb reviews with the conventions of ``keras.datasets.imdb``, built from the archive."""
+"""The aclImdb reviews with the conventions of ``keras.datasets.imdb``, built from the archive.
+
+Every loader returns each split in one fixed order, so that row i of :func:`load_imdb`,
+:func:`load_imdb_texts` and :func:`load_imdb_movies` is the same review: the archive's
+order (negatives, then positives, by review id) shuffled with Keras's seed.
+"""
 
 from __future__ import annotations
 
@@ -78,17 +83,20 @@ def _tokenize_archive(archive: Path) -> dict[str, np.ndarray]:
     # TextVectorization: 0 padding, 1 [UNK], words from 2 by frequency.
     vocabulary = np.array(vectorizer.get_vocabulary()[2:])
     arrays: dict[str, np.ndarray] = {"vocabulary": vocabulary}
-    for split, (texts, labels) in splits.items():
+    for split, (texts, labels, movies) in splits.items():
         ragged = vectorizer(tf.constant(texts))
         arrays[f"{split}_tokens"] = ragged.flat_values.numpy().astype(np.int32)
         arrays[f"{split}_lengths"] = ragged.row_lengths().numpy().astype(np.int32)
         arrays[f"{split}_labels"] = labels
+        arrays[f"{split}_movies"] = movies
     return arrays
 
 
 def _load_tokenized(archive: Path) -> dict[str, np.ndarray]:
-    """Token ids of every review, cached under a key of the archive's bytes and the tokenizer."""
-    key = hashlib.sha256(f"{_file_digest(archive)}|{TOKENIZER_VERSION}".encode()).hexdigest()[:16]
+    """Token ids, labels and movies of every review, in the archive's order; cached under a
+    key of the archive's bytes, the tokenizer and the cache format."""
+    source = f"{_file_digest(archive)}|{TOKENIZER_VERSION}|{cache.FORMAT}"
+    key = hashlib.sha256(source.encode()).hexdigest()[:16]
     path = cache.cache_dir() / f"imdb-tokens-{key}.npz"
     arrays = cache.read(path)
     if arrays is None:
@@ -115,6 +123,18 @@ def _vocabulary() -> np.ndarray:
     if vocabulary is None:
         vocabulary = _load_tokenized(archive)["vocabulary"]
     return vocabulary
+
+
+def _shuffled_orders(sizes: list[int]) -> list[np.ndarray]:
+    """The order of each split in every loader: one RandomState(113) shuffles the train
+    split, then the test split, as ``keras.datasets.imdb.load_data`` does."""
+    rng = np.random.RandomState(SHUFFLE_SEED)
+    orders = []
+    for size in sizes:
+        order = np.arange(size)
+        rng.shuffle(order)
+        orders.append(order)
+    return orders
 
 
 def _validate(num_words: int, maxlen: int | None) -> None:
@@ -177,16 +197,14 @@ def load_imdb(
     """
     _validate(num_words, maxlen)
     arrays = _load_tokenized(_archive())
-    rng = np.random.RandomState(SHUFFLE_SEED)
+    orders = _shuffled_orders([len(arrays[f"{split}_labels"]) for split in ("train", "test")])
     result = []
-    for split in ("train", "test"):
+    for split, order in zip(("train", "test"), orders, strict=True):
         tokens = _to_keras_indices(arrays[f"{split}_tokens"], num_words)
         bounds = np.cumsum(arrays[f"{split}_lengths"])[:-1]
         sequences = [
             np.concatenate(([START], seq)).astype(np.int32) for seq in np.split(tokens, bounds)
         ]
-        order = np.arange(len(sequences))
-        rng.shuffle(order)
         x = _pad([sequences[i] for i in order], maxlen)
         result.append((x, arrays[f"{split}_labels"][order]))
     return result[0], result[1]
@@ -315,11 +333,32 @@ def load_imdb_texts() -> tuple[tuple[list[str], np.ndarray], tuple[list[str], np
         DataError: the archive is missing, damaged or not the aclImdb archive.
     """
     splits = read_imdb_archive(_archive())
-    rng = np.random.RandomState(SHUFFLE_SEED)
+    orders = _shuffled_orders([len(splits[split].texts) for split in ("train", "test")])
     result = []
-    for split in ("train", "test"):
-        texts, labels = splits[split]
-        order = np.arange(len(texts))
-        rng.shuffle(order)
+    for split, order in zip(("train", "test"), orders, strict=True):
+        texts, labels, _ = splits[split]
         result.append(([texts[i] for i in order], labels[order]))
     return result[0], result[1]
+
+
+def load_imdb_movies() -> tuple[np.ndarray, np.ndarray]:
+    """The movie of each review, in the same shuffled order as :func:`load_imdb`.
+
+    ``load_imdb_movies()[0][i]`` is the IMDb title number of the movie reviewed by
+    ``load_imdb()[0][0][i]`` and ``load_imdb_texts()[0][0][i]`` (the same row of the
+    test split likewise): ``http://www.imdb.com/title/tt0453418/`` is 453418. Read from the
+    archive's ``aclImdb/{train,test}/urls_{pos,neg}.txt`` (line i + 1 is the movie of
+    review i) and kept in the token cache. A movie has up to 30 reviews, all in one split;
+    :func:`utils.data.splits.movie_disjoint_split` keeps them together in a validation split.
+
+    Returns:
+        ``(train_movies, test_movies)``: (25000,) int64 each.
+
+    Raises:
+        DataError: the archive is missing, damaged or not the aclImdb archive.
+    """
+    arrays = _load_tokenized(_archive())
+    movies = [arrays[f"{split}_movies"] for split in ("train", "test")]
+    orders = _shuffled_orders([len(split_movies) for split_movies in movies])
+    train, test = (split_movies[order] for split_movies, order in zip(movies, orders, strict=True))
+    return train, test
