@@ -17,9 +17,10 @@ adjacent words ("not good"). Nothing here sees a label. The pieces::
 
 Training uses gensim's ``Doc2Vec`` (the reference implementation, compiled). Inference, the
 vectors of reviews that were not in the pretraining corpus, is done here: the output vectors
-u stay fixed and each new document's d maximises the expected value of J (subsampling and
-the negative samples averaged), by gradient ascent on all documents at once with NumPy.
-That costs seconds where gensim's ``infer_vector``, one review at a time, costs minutes.
+u stay fixed, and gensim's passes of stochastic gradient ascent over one document's tokens
+become full-batch steps along the gradient of the expected J (subsampling and the negative
+samples averaged), for all documents at once with NumPy: measured here, as accurate a
+classifier's input as gensim's ``infer_vector`` and several times faster.
 
 The corpus builder is the one door to pretraining: it takes the fitting reviews, the
 unlabelled reviews and the held-out (validation and test) reviews, and leaves out every
@@ -333,32 +334,38 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 def infer_vectors(
     vectors: PretrainedVectors,
     documents: Sequence[Sequence[str]],
-    steps: int = 20,
-    learning_rate: float = 0.1,
+    epochs: int = 5,
+    alpha: float = 0.025,
+    min_alpha: float = 0.0001,
     noise_samples: int = 64,
     seed: int = 0,
     chunk_size: int = 2000,
 ) -> np.ndarray:
     """Vectors of new documents, with the pretrained output vectors held fixed.
 
-    For each document the expected objective (occurrence counts times the chance that
-    subsampling keeps them; K noise tokens per kept occurrence)
+    gensim's ``infer_vector`` runs, for one document at a time, ``epochs`` passes of
+    stochastic gradient ascent over the document's (subsampled) tokens and their noise
+    tokens, with a learning rate falling linearly from ``alpha`` to ``min_alpha``. Here every
+    pass is replaced by one step along the gradient of its expected value,
 
         J(d) = sum_w c_w keep_w log sigma(d . u_w) + K N E_{n ~ q}[log sigma(-d . u_n)],
         N = sum_w c_w keep_w,
 
-    is maximised from d = 0 by ``steps`` steps of Adam on J / N, the expectation over the
-    noise estimated with ``noise_samples`` tokens drawn from q at each step (shared by the
-    documents of a chunk). Tokens outside the vocabulary are ignored; a document without a
-    known token gets the zero vector.
+    (c_w the count of token w in the document, keep_w the chance that subsampling keeps an
+    occurrence, K noise tokens per kept occurrence), taken for all documents at once; the
+    expectation over the noise is estimated at each step with ``noise_samples`` tokens drawn
+    from q, shared by the documents of a chunk. Like gensim, d starts at small random numbers.
+    Tokens outside the vocabulary are ignored; a document without a known token keeps its
+    small random start.
 
     Args:
         vectors: from :func:`pretrain`.
         documents: n token lists (:func:`review_tokens` of each review).
-        steps, learning_rate: of Adam.
-        noise_samples: noise tokens per step.
-        seed: the noise draws.
-        chunk_size: documents optimised together (memory grows with it).
+        epochs: gradient steps (one per pass of gensim's inference).
+        alpha, min_alpha: the first and the last learning rate.
+        noise_samples: noise tokens drawn per step.
+        seed: the starting vectors and the noise draws.
+        chunk_size: documents updated together (memory grows with it).
 
     Returns:
         (n, k) float32.
@@ -370,23 +377,25 @@ def infer_vectors(
             "infer_vectors takes a list of token lists: [review_tokens(t) for t in texts]."
         )
     for name, value in (
-        ("steps", steps),
+        ("epochs", epochs),
         ("noise_samples", noise_samples),
         ("chunk_size", chunk_size),
     ):
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+    if not alpha > 0 or not 0 <= min_alpha <= alpha:
+        raise ValueError(f"need alpha > 0 and 0 <= min_alpha <= alpha, got {alpha}, {min_alpha}.")
     index = vectors.index
     U = vectors.output_vectors
     V, k = U.shape
     cumulative = np.cumsum(vectors.noise)
     rng = np.random.default_rng(seed)
-    result = np.zeros((len(documents), k), dtype=np.float32)
+    result = ((rng.random((len(documents), k)) - 0.5) / k).astype(np.float32)
     for start in range(0, len(documents), chunk_size):
         chunk = documents[start : start + chunk_size]
         n = len(chunk)
         ids = [[index[t] for t in tokens if t in index] for tokens in chunk]
-        lengths = np.array([len(row) for row in ids])
+        lengths = np.array([len(row) for row in ids], dtype=np.int64)
         if not lengths.sum():
             continue
         # One entry per (document, distinct token), sorted by document: weight c_w keep_w.
@@ -395,34 +404,24 @@ def infer_vectors(
         rows, cols = pair // V, pair % V
         weights = (counts * vectors.keep[cols]).astype(np.float32)
         total = np.bincount(rows, weights=weights, minlength=n).astype(np.float32)  # N
-        scale = np.divide(1.0, total, out=np.zeros_like(total), where=total > 0)
-        # pick (pairs, n) selects each pair's document: pick @ D is D[rows].
-        pick = sparse.csr_matrix(
-            (np.ones(len(rows), np.float32), (np.arange(len(rows)), rows)), shape=(len(rows), n)
+        # (n, pairs), one 1 per pair in its document's row: sums pairs into documents.
+        gather = sparse.csr_matrix(
+            (np.ones(len(rows), np.float32), (rows, np.arange(len(rows)))), shape=(n, len(rows))
         )
-        gather = pick.T.tocsr()  # (n, pairs): sums pairs into their documents
-        G = U[cols]  # (pairs, k), fixed during the optimisation
-        D = np.zeros((n, k), np.float32)
-        m1, m2 = np.zeros_like(D), np.zeros_like(D)
-        for step in range(1, steps + 1):
-            s = np.einsum("pk,pk->p", G, pick @ D)
-            gather.data = (weights * (1.0 - _sigmoid(s)))[gather.indices]
+        G = U[cols]  # (pairs, k), fixed
+        D = result[start : start + n]  # a view: updated in place
+        for epoch in range(epochs):
+            rate = alpha - (alpha - min_alpha) * epoch / epochs
+            scores = np.einsum("pk,pk->p", G, D[rows])
+            gather.data = (weights * (1.0 - _sigmoid(scores)))[gather.indices]
             gradient = gather @ G  # sum_w c_w keep_w (1 - sigma(d . u_w)) u_w
             draws = np.searchsorted(cumulative, rng.random(noise_samples) * cumulative[-1])
-            noise = U[np.minimum(draws, V - 1)]
-            # K N E_q[sigma(d . u_n) u_n], estimated with the draws
+            noise = U[np.minimum(draws, V - 1)]  # (noise_samples, k)
+            # minus K N E_q[sigma(d . u_n) u_n], estimated with the draws
             gradient -= (vectors.negative * total / noise_samples)[:, None] * (
                 _sigmoid(D @ noise.T) @ noise
             )
-            gradient *= scale[:, None]  # the gradient of J / N: comparable across lengths
-            # Adam (Kingma and Ba 2015), ascending.
-            m1 = 0.9 * m1 + 0.1 * gradient
-            m2 = 0.999 * m2 + 0.001 * gradient**2
-            D += (
-                learning_rate * (m1 / (1 - 0.9**step)) / (np.sqrt(m2 / (1 - 0.999**step)) + 1e-8)
-            ).astype(np.float32)
-        D[total == 0] = 0.0
-        result[start : start + n] = D
+            D += (rate * gradient).astype(np.float32)
     return result
 
 
