@@ -619,6 +619,15 @@ def _nan_rows(scores, mask):
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _mean_shift(scores, mask):
+    mean = np.where(mask, scores, 0).sum(1, keepdims=True) / np.maximum(
+        mask.sum(1, keepdims=True), 1
+    )
+    e = np.where(mask, np.exp(scores - mean), 0.0)
+    total = e.sum(axis=1, keepdims=True)
+    return np.divide(e, total, out=np.zeros_like(e), where=total > 0)
+
+
 def _global_shift(scores, mask):
     e = np.where(mask, np.exp(scores - scores.max()), 0.0)
     total = e.sum(axis=1, keepdims=True)
@@ -641,6 +650,7 @@ MASKED_SOFTMAX = [
     ("uniform empty rows", _masked(lambda s, m: np.where(
         m.any(axis=1, keepdims=True), _reference_softmax(s, m), 1 / m.shape[1])), "evenly"),
     ("global shift", _masked(_global_shift), "ALLOWED keys"),
+    ("mean shift", _masked(_mean_shift), r"\[-1000, 1000, 0\], every key allowed"),
     ("shape check removed", lambda s, m: _reference_softmax(s, np.broadcast_to(True, np.shape(s))),
      "ignore the mask"),
     ("no return", _masked(lambda s, m: None), "forget `return`"),

@@ -175,13 +175,23 @@ def check_masked_softmax(masked_softmax: Callable[..., Any]) -> None:
             f"{largest_difference(actual, expected)}"
         )
     # Stability: huge allowed scores, and a masked score far above the allowed ones.
-    large = pristine([[1000.0, 1001.0, 1002.0], [5000.0, 1.0, 2.0], [-1000.0, -1001.0, 0.0]])
-    large_mask = np.array([[1, 1, 1], [0, 1, 1], [1, 1, 0]], dtype=bool)
+    # The last row (mean 0 over its allowed keys) overflows unless the shift is the maximum.
+    large = pristine(
+        [[1000.0, 1001.0, 1002.0], [5000.0, 1.0, 2.0], [-1000.0, -1001.0, 0.0],
+         [-1000.0, 1000.0, 0.0]]
+    )  # fmt: skip
+    large_mask = np.array([[1, 1, 1], [0, 1, 1], [1, 1, 0], [1, 1, 1]], dtype=bool)
     actual = as_array(
-        "masked_softmax(scores, mask)", student(large, large_mask), masked_softmax, (3, 3),
+        "masked_softmax(scores, mask)", student(large, large_mask), masked_softmax, (4, 3),
         _MASK_SHAPES,
     )  # fmt: skip
     expected = reference_masked_softmax(large, large_mask)
+    if not np.all(np.isfinite(actual[3])) and np.all(np.isfinite(actual[:3])):
+        raise CheckFailed(
+            f"The row [-1000, 1000, 0], every key allowed, gives {actual[3]}: exp(1000) "
+            "overflows, so the shift is not the row's maximum (the mean or median of this row "
+            "is 0). Subtract each row's maximum over its allowed keys."
+        )
     if not agrees(actual, expected):
         raise CheckFailed(
             f"For scores =\n{large.astype(int)}\nand mask =\n{large_mask.astype(int)}\nthe "
