@@ -859,7 +859,7 @@ def _first_test_record(notebook) -> dict:
 def test_claim_problems_catches_a_wrong_verdict():
     notebook = nbformat.read(SOLUTION, as_version=4)
     if stored_results(notebook) is None:
-        pytest.fail("no stored results: re-run the notebook (make solutions)")
+        pytest.skip("no stored results: test_the_claims_agree_with_the_stored_results fails")
     record = _first_test_record(notebook)
     record["better"] = BAG if record["better"] != BAG else ENSEMBLE
     assert any("stored verdict" in problem for problem in claim_problems(notebook))
