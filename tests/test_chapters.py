@@ -167,7 +167,10 @@ def test_an_unterminated_marker_names_its_line():
 
 def test_a_misindented_marker_that_would_break_the_chapter_is_refused():
     # The marker is indented less than the code around it: the stub would end the function.
-    source = "def f(x):\n    y = x\n  ### BEGIN SOLUTION\n    y = 2 * x\n  ### END SOLUTION\n    return y"
+    source = (
+        "def f(x):\n    y = x\n  ### BEGIN SOLUTION\n    y = 2 * x\n  ### END SOLUTION\n"
+        "    return y"
+    )
     with pytest.raises(
         chapters.GeneratorError,
         match=r"cell 1 \(as generated for the chapter\), line 3: .*IndentationError",

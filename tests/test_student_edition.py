@@ -8,6 +8,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from utils import chapters
+
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 
@@ -75,3 +77,67 @@ def test_exercises_are_numbered_per_chapter(path):
     for number, title in enumerate(titles, start=1):
         assert title.startswith(f"**Exercise {chapter}.{number}"), title
     assert notebook.cells[0].source.split("\n", 1)[0].endswith("(exercises)")
+
+
+def _code_cells(notebook: nbformat.NotebookNode) -> list[tuple[int, nbformat.NotebookNode]]:
+    return [(index, cell) for index, cell in enumerate(notebook.cells) if cell.cell_type == "code"]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_no_stored_output_reads_a_name_the_student_defines(path):
+    """Issue 17: outputs under a stub showed what the solution's code computed.
+
+    The names the student defines are those of the exercise cells as the solution fills
+    them; a cell depends on them if it reads one, directly, through a name computed from one,
+    or through a function it calls.
+    """
+    student = _read(path.name)
+    solution = nbformat.read(ROOT / "solutions" / path.name, as_version=4)
+    filled = _code_cells(chapters.solution_filled(student, solution))
+    exercises = {
+        position
+        for position, (index, _) in enumerate(filled)
+        if chapters.STUB in student.cells[index].source
+    }
+    assert exercises, f"{path.name} has no exercise cell"
+    dependent = chapters.student_dependent_cells([cell.source for _, cell in filled], exercises)
+    assert dependent, f"{path.name}: no cell uses the student's work?"
+    stored = {
+        filled[position][0]: names
+        for position, names in dependent.items()
+        if student.cells[filled[position][0]].get("outputs")
+    }
+    assert not stored, (
+        f"{path.name}: cells store outputs computed from the student's names {stored}: run "
+        "`make chapters`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "start", "kept"),
+    [
+        ("01_attention.ipynb", "print(softmax(scores))", "example = load_transformer_example()"),
+        ("02_rnn.ipynb", "pd.DataFrame(ht_3", "rnn_example = load_rnn_example()"),
+        ("02_rnn.ipynb", "plot_hidden_states(ht", "rnn_example = load_rnn_example()"),
+    ],
+)
+def test_the_cells_of_the_issue_are_cleared_and_data_exploration_stays(name, start, kept):
+    cells = {cell.source.split("\n", 1)[0]: cell for _, cell in _code_cells(_read(name))}
+    cleared = [cell for first, cell in cells.items() if first.startswith(start)]
+    assert cleared and all(not cell.outputs for cell in cleared), f"{name}: {start}"
+    assert any(first.startswith(kept) and cell.outputs for first, cell in cells.items()), kept
+
+
+TF_LOG_LINES = ("absl::InitializeLog", "oneDNN custom operations", "cpu_feature_guard")
+
+
+@pytest.mark.parametrize(
+    "path",
+    CHAPTERS + sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")),
+    ids=lambda p: f"{p.parent.name}/{p.name}",
+)
+def test_no_stored_output_has_tensorflow_log_lines(path):
+    """The setup cell sets TF_CPP_MIN_LOG_LEVEL before TensorFlow is imported (issue 17)."""
+    text = _visible_text(nbformat.read(path, as_version=4), sources=False)
+    found = [line for line in TF_LOG_LINES if line in text]
+    assert not found, f"{path.parent.name}/{path.name} stores TensorFlow's log lines {found}"

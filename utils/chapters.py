@@ -10,26 +10,36 @@ CONTRIBUTING.md: for every ``solutions/NN_topic.ipynb`` it
   ``### END SOLUTION`` region of a ``solution`` code cell becomes a ``raise
   NotImplementedError`` stub and the region of an ``answer`` cell a prompt; ``solution``
   cells without a region are removed; outputs of exercise cells, of ``solution-output``
-  cells and of ``check_*`` calls are cleared; the title says "(exercises)".
+  cells, of ``check_*`` calls and of every cell that reads a name the student defines (or
+  one computed from it, found by data flow: :func:`student_dependent_cells`) are cleared;
+  the title says "(exercises)".
 
-It validates every notebook before it writes any: near-miss solution markers, markers
-outside ``solution``/``answer`` cells, exercise numbering and the title are errors that name
-notebook, cell and line. A chapter that differs from what the generator last wrote (a hash
-of its output is kept in the chapter's metadata) is a person's work: the generator names it
-and stops, unless ``--force`` is given, which saves a copy (``NN_topic.ipynb.bak``) first.
-``--check`` writes nothing and exits 1 when a chapter is stale, edited by hand or has no
-solution any more. Generating twice gives identical files.
+It validates every notebook before it writes any: near-miss solution markers (the one form
+accepted is ``### BEGIN SOLUTION`` / ``### END SOLUTION`` alone on its line, indented with
+spaces), CRLF line endings, markers outside ``solution``/``answer`` cells, exercise numbering,
+the title and code that does not compile (every code cell of both notebooks is compiled) are
+errors that name notebook, cell and line. A chapter that differs from what the generator last
+wrote (a hash of its output is kept in the chapter's metadata) is a person's work: the
+generator names it and stops, unless ``--force`` is given, which saves a copy
+(``NN_topic.ipynb.bak``) first. ``--check`` writes nothing and exits 1 when a chapter is
+stale, edited by hand or has no solution any more, or when it leaves out a ``solution`` cell
+(no markers) that a cell it keeps needs (:func:`missing_counterparts`; the generator only
+warns about that). Generating twice gives identical files.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import builtins
 import copy
 import hashlib
 import json
 import re
+import symtable
 import sys
 import unicodedata
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -302,6 +312,8 @@ def student_version(solution: nbformat.NotebookNode, name: str) -> nbformat.Note
     _validate_solution(solution, name)
     notebook = copy.deepcopy(solution)
     cells = []
+    flow: list[tuple[nbformat.NotebookNode, str]] = []  # code cells, the code they run
+    exercises: set[int] = set()  # positions in `flow` of the cells the student writes
     for index, cell in enumerate(notebook.cells):
         where = f"{name}, cell {index}"
         tags = _tags(cell)
@@ -321,9 +333,17 @@ def student_version(solution: nbformat.NotebookNode, name: str) -> nbformat.Note
                 compile_cell(cell.source, f"{where} (as generated for the chapter)")
                 _clear_outputs(cell)
                 _set_tags(cell, [tag for tag in tags if tag != SOLUTION_TAG])
+                exercises.add(len(flow))
             if SOLUTION_OUTPUT_TAG in tags or _CHECK_CALL.search(cell.source):
                 _clear_outputs(cell)
+            # A student who solved the exercise runs the solution's code.
+            flow.append((cell, solution.cells[index].source))
         cells.append(cell)
+    # Outputs computed from the student's work (in the solution: from the model solution)
+    # would show the student the answer, or results their own code may not give.
+    dependent = student_dependent_cells([source for _, source in flow], exercises)
+    for position in dependent:
+        _clear_outputs(flow[position][0])
     notebook.cells = cells
     title, _, rest = cells[0].source.partition("\n")
     cells[0].source = title.replace("(solutions)", "(exercises)") + ("\n" + rest if rest else "")
@@ -334,6 +354,252 @@ def student_version(solution: nbformat.NotebookNode, name: str) -> nbformat.Note
     notebook.metadata["course"] = course
     notebook.metadata["course"]["generated_sha256"] = content_hash(notebook)
     return notebook
+
+
+# --- Data flow: the cells of a student notebook whose results are the student's work -------
+
+# Scopes that run where they are written (a comprehension, a lambda passed on at once), as
+# symtable names them; their reads are the cell's own.
+_INLINE_SCOPES = {"lambda", "listcomp", "setcomp", "dictcomp", "genexpr"}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The global names a function or class reads and changes when it runs."""
+
+    reads: frozenset[str]
+    changes: frozenset[str]
+
+
+@dataclass(frozen=True)
+class CellFlow:
+    """What one code cell does with the notebook's (global) names.
+
+    ``reads``: names its own code reads when it runs (comprehensions included; the body of a
+    function it defines counts only where the function is called, see ``scopes``).
+    ``binds``: names it assigns, defines or imports. ``changes``: names whose objects it may
+    change in place: receivers of method calls (``histories.append(h)``) and targets of item
+    or attribute stores (``results[key] = r``). ``imports``: names bound by an import.
+    ``scopes``: each function or class it defines -> what its body reads and changes.
+    """
+
+    reads: frozenset[str]
+    binds: frozenset[str]
+    changes: frozenset[str]
+    imports: frozenset[str]
+    scopes: dict[str, Scope]
+
+
+def _root(node: ast.AST) -> str | None:
+    """The name an object is reached from: ``results`` for ``results["a"].values``.
+
+    None for a call's result (``f(x).y``, ``super().__init__``: a new object, or one that
+    the call's own reads account for) and for literals.
+    """
+    while isinstance(node, (ast.Attribute, ast.Subscript, ast.Starred)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _changed_roots(nodes: list[ast.AST]) -> set[str]:
+    """Names whose objects ``nodes`` may change in place (before any scope filtering)."""
+    roots: set[str | None] = set()
+    for node in nodes:
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            roots.add(_root(node.func.value))
+        elif isinstance(node, (ast.Attribute, ast.Subscript)) and isinstance(
+            node.ctx, (ast.Store, ast.Del)
+        ):
+            roots.add(_root(node.value))
+    roots.discard(None)
+    return roots  # type: ignore[return-value]
+
+
+def _own_nodes(tree: ast.AST) -> list[ast.AST]:
+    """The nodes of ``tree`` that run with it: not the bodies of functions or classes."""
+    nodes, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        nodes.append(node)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            todo += node.decorator_list  # these run where the definition is
+            if not isinstance(node, ast.ClassDef):
+                todo += node.args.defaults + [d for d in node.args.kw_defaults if d]
+            else:
+                todo += node.bases + [keyword.value for keyword in node.keywords]
+            continue
+        todo += ast.iter_child_nodes(node)
+    return nodes
+
+
+def _scope_names(table: symtable.SymbolTable) -> tuple[set[str], set[str], set[str]]:
+    """Global names read, global names assigned (``global x``), and local names of a scope
+    and every scope nested in it."""
+    reads, assigned, local = set(), set(), set()
+    for symbol in table.get_symbols():
+        name = symbol.get_name()
+        if symbol.is_global():
+            if symbol.is_referenced():
+                reads.add(name)
+            if symbol.is_assigned():
+                assigned.add(name)
+        elif symbol.is_local() or symbol.is_parameter():
+            local.add(name)
+    for child in table.get_children():
+        child_reads, child_assigned, child_local = _scope_names(child)
+        reads |= child_reads
+        assigned |= child_assigned
+        local |= child_local
+    return reads, assigned, local
+
+
+def cell_flow(source: str) -> CellFlow:
+    """The names one code cell reads, binds and changes (it is parsed, not run).
+
+    Raises:
+        SyntaxError: the cell is not Python (IPython magics are translated first).
+    """
+    source = _python(source)
+    tree = ast.parse(source)
+    table = symtable.symtable(source, "<cell>", "exec")
+    symbols = table.get_symbols()
+    reads = {symbol.get_name() for symbol in symbols if symbol.is_referenced()}
+    binds = {
+        symbol.get_name()
+        for symbol in symbols
+        if symbol.is_assigned() or symbol.is_imported() or symbol.is_namespace()
+    }
+    imports = {symbol.get_name() for symbol in symbols if symbol.is_imported()}
+    definitions = {
+        node.name: node
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+    }
+    scopes: dict[str, Scope] = {}
+    for child in table.get_children():
+        child_reads, child_assigned, child_local = _scope_names(child)
+        name = child.get_name()
+        if name in _INLINE_SCOPES or name not in definitions:
+            reads |= child_reads
+            continue
+        roots = _changed_roots(list(ast.walk(definitions[name]))) - child_local
+        previous = scopes.get(name, Scope(frozenset(), frozenset()))
+        scopes[name] = Scope(
+            previous.reads | child_reads, previous.changes | roots | child_assigned
+        )
+    return CellFlow(
+        reads=frozenset(reads),
+        binds=frozenset(binds),
+        changes=frozenset(_changed_roots(_own_nodes(tree))),
+        imports=frozenset(imports),
+        scopes=scopes,
+    )
+
+
+def _when_run(
+    reads: frozenset[str], changes: frozenset[str], scopes: dict[str, Scope]
+) -> tuple[set[str], set[str]]:
+    """What code that reads ``reads`` reads and changes, the functions it may call included."""
+    all_reads, all_changes = set(reads), set(changes)
+    todo = [name for name in reads if name in scopes]
+    seen: set[str] = set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        all_reads |= scopes[name].reads
+        all_changes |= scopes[name].changes
+        todo += [other for other in scopes[name].reads if other in scopes]
+    return all_reads, all_changes
+
+
+def student_dependent_cells(
+    sources: Sequence[str], exercises: Collection[int]
+) -> dict[int, list[str]]:
+    """The code cells whose results depend on what the student writes, with the names why.
+
+    A name is the student's when an exercise cell defines, assigns or changes it, or when a
+    cell that reads a student's name assigns or changes it (so it is computed from the
+    student's work). A cell reads a name directly or through a function it calls (a function
+    whose body reads a student's name makes its callers depend on the student, whenever it was
+    defined). Conservative: a name once the student's stays so, and a method call on a name or
+    a store into it (``results[k] = ...``) in such a cell counts as changing it. Modules are
+    never the student's.
+
+    Args:
+        sources: the notebook's code cells in order; an exercise cell with the code a student
+            who solved it runs (the solution's).
+        exercises: positions in ``sources`` of the exercise cells.
+
+    Returns:
+        position of each cell, exercise cells left out -> the student's names it reads, sorted.
+
+    Raises:
+        SyntaxError: a cell is not Python.
+    """
+    student: set[str] = set()
+    imports: set[str] = set()
+    scopes: dict[str, Scope] = {}
+    dependent: dict[int, list[str]] = {}
+    for position, source in enumerate(sources):
+        flow = cell_flow(source)
+        scopes.update(flow.scopes)
+        imports |= flow.imports
+        reads, changes = _when_run(flow.reads, flow.changes, scopes)
+        touched = reads & student
+        if position in exercises or touched:
+            if position not in exercises:
+                dependent[position] = sorted(touched)
+            student |= (flow.binds | changes) - imports
+    return dependent
+
+
+# Names every notebook has without defining them.
+_PREDEFINED = frozenset(dir(builtins)) | {"In", "Out", "get_ipython", "display", "exit", "quit"}
+
+
+def missing_counterparts(solution: nbformat.NotebookNode, name: str) -> list[str]:
+    """Cells the chapter leaves out although a cell it keeps needs what they define.
+
+    A ``solution`` code cell without markers has no counterpart in the chapter (it reveals
+    the answer). When a cell the chapter keeps reads a name that only such cells define
+    (directly, or through a function it calls), the student's notebook cannot run that cell:
+    an exercise cell lost its markers, or the student's path needs the cell. One message per
+    reading cell, naming both cells and the names.
+    """
+    problems = []
+    defined = set(_PREDEFINED)  # by the cells the chapter keeps, so far
+    left_out: dict[str, int] = {}  # name -> the first left-out cell that defines it
+    scopes: dict[str, Scope] = {}
+    for index, cell in enumerate(solution.cells):
+        if cell.cell_type != "code":
+            continue
+        flow = cell_flow(cell.source)
+        lines = cell.source.split("\n")
+        if SOLUTION_TAG in _tags(cell) and not any(_marker(line) == BEGIN for line in lines):
+            for defined_there in flow.binds - defined:
+                left_out.setdefault(defined_there, index)
+            continue
+        scopes.update(flow.scopes)
+        reads, _ = _when_run(flow.reads, flow.changes, scopes)
+        # A name the cell binds itself is taken as bound before it is read.
+        needed = sorted(read for read in reads - defined - flow.binds if read in left_out)
+        if needed:
+            cells = sorted({left_out[read] for read in needed})
+            which = (
+                f"only cell {cells[0]} defines; tagged '{SOLUTION_TAG}' without {BEGIN}, it has"
+                if len(cells) == 1
+                else f"only cells {', '.join(map(str, cells))} define; tagged '{SOLUTION_TAG}' "
+                f"without {BEGIN}, they have"
+            )
+            problems.append(
+                f"{name}, cell {index} reads {', '.join(needed)}, which {which} no counterpart "
+                f"in the chapter. Mark the student's part with {BEGIN} … {END}, or untag the "
+                "cell (given code)."
+            )
+        defined |= flow.binds
+    return problems
 
 
 def content_hash(notebook: nbformat.NotebookNode) -> str:
@@ -413,6 +679,8 @@ class Plan:
     writes: dict[Path, str] = field(default_factory=dict)  # path -> new text
     edited: list[Path] = field(default_factory=list)  # chapters a person changed
     orphans: list[Path] = field(default_factory=list)  # chapters without a solution
+    # chapter -> solution cells it needs but leaves out (see `missing_counterparts`)
+    unmatched: dict[Path, list[str]] = field(default_factory=dict)
 
 
 def _solutions(root: Path, only: list[str] | None) -> list[Path]:
@@ -435,6 +703,9 @@ def plan(root: Path = ROOT, only: list[str] | None = None) -> Plan:
     for source in solutions:
         solution = update_solution(_read(source), source.name, repo_url, references)
         student = student_version(solution, source.name)
+        problems = missing_counterparts(solution, source.name)
+        if problems:
+            result.unmatched[root / "chapters" / source.name] = problems
         for path, notebook in ((source, solution), (root / "chapters" / source.name, student)):
             text = render(notebook)
             current = path.read_text(encoding="utf-8") if path.exists() else None
@@ -455,13 +726,26 @@ def generate(
 ) -> list[Path]:
     """Write (or with ``check``, only compare) every notebook; return the stale paths.
 
+    With ``check``, a chapter that leaves out a solution cell it needs (``Plan.unmatched``)
+    counts as stale too.
+
     Raises:
         GeneratorError: a solution breaks a rule, or (without ``force``) a chapter was edited
             by a person; nothing is written then.
     """
     result = plan(root, only)
     if check:
-        return sorted(set(result.writes) | set(result.orphans))
+        return sorted(set(result.writes) | set(result.orphans) | set(result.unmatched))
+    return write(result, root, force)
+
+
+def write(result: Plan, root: Path = ROOT, force: bool = False) -> list[Path]:
+    """Write what ``result`` plans; return the paths written.
+
+    Raises:
+        GeneratorError: (without ``force``) a chapter was edited by a person; nothing is
+            written then.
+    """
     if result.edited and not force:
         names = ", ".join(str(p.relative_to(root)) for p in result.edited)
         raise GeneratorError(
@@ -487,20 +771,25 @@ def main(argv: list[str] | None = None, root: Path = ROOT) -> int:
     parser.add_argument("notebooks", nargs="*", help="only these solution notebooks (default: all)")
     args = parser.parse_args(argv)
     try:
+        result = plan(root, args.notebooks)
+        unmatched = [problem for problems in result.unmatched.values() for problem in problems]
         if args.check:
-            result = plan(root, args.notebooks)
             for path in sorted(result.writes):
                 kind = "edited by hand" if path in result.edited else "stale"
                 print(f"{kind}: {path.relative_to(root)}")
             for path in result.orphans:
                 print(f"no solution: {path.relative_to(root)} (solutions/{path.name} is gone)")
-            return 1 if (result.writes or result.orphans) else 0
-        written = generate(root, force=args.force, only=args.notebooks)
+            for problem in unmatched:
+                print(f"no counterpart: {problem}")
+            return 1 if (result.writes or result.orphans or unmatched) else 0
+        written = write(result, root, force=args.force)
     except GeneratorError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for path in written:
         print(f"wrote: {path.relative_to(root)}")
+    for problem in unmatched:  # written all the same: the chapter follows the tags
+        print(f"warning: no counterpart: {problem}", file=sys.stderr)
     return 0
 
 
