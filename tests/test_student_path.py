@@ -23,6 +23,7 @@ ASKED = {
     6272: ("03_imdb.ipynb", "Count an LSTM layer"),
     8320: ("04_parameters.ipynb", "stacked LSTM"),
     174625: ("04_parameters.ipynb", "stacked LSTM"),
+    8544: ("05_transformer.ipynb", "The parameters of an encoder block"),
 }
 
 
