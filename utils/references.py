@@ -9,6 +9,7 @@ author-year texts follow sphinxcontrib-bibtex's ``author_year`` style: one autho
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,11 +39,20 @@ class Reference:
         return f"{self.authors}, {self.year}"
 
 
+@functools.cache
+def _text_backend():
+    # render_as("text") looks pybtex's plugins up again on every call (about 0.2 s each);
+    # one backend instance renders the same way.
+    from pybtex.backends.plaintext import Backend
+
+    return Backend()
+
+
 def _plain(latex: str) -> str:
     """LaTeX-encoded BibTeX text as plain Unicode ("Kaiser, {\\L}ukasz" -> "Kaiser, Łukasz")."""
     from pybtex.richtext import Text
 
-    return Text.from_latex(latex).render_as("text")
+    return Text.from_latex(latex).render(_text_backend())
 
 
 def _last(person) -> str:
