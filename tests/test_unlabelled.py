@@ -9,7 +9,6 @@ import os
 from pathlib import Path
 
 import data_fakes as fakes
-import nbformat
 import numpy as np
 import pytest
 
@@ -17,7 +16,6 @@ from utils import doc_vectors as dv
 from utils.data import DataError, cache
 from utils.data import unlabelled as unl
 
-NOTEBOOK = "solutions/06_unlabelled.ipynb"
 REAL_DATA = os.environ.get("COURSE_DATA_DIR")
 needs_data = pytest.mark.skipif(
     not REAL_DATA, reason="needs COURSE_DATA_DIR with the aclImdb archive"
@@ -346,43 +344,3 @@ def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
         if isinstance(node, ast.Call)
         and getattr(node.func, "attr", getattr(node.func, "id", "")) == name
     ]
-
-
-def test_the_notebook_pretrains_only_on_corpora_that_exclude_validation_and_test(root):
-    notebook = nbformat.read(root / NOTEBOOK, as_version=4)
-    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
-    tree = ast.parse(code)
-    builds = _calls(tree, "build_corpus")
-    assert builds, "the notebook builds no pretraining corpus"
-    for call in builds:
-        held_out = next((k.value for k in call.keywords if k.arg == "held_out_texts"), None)
-        assert held_out is not None, ast.unparse(call)
-        names = {n.id for n in ast.walk(held_out) if isinstance(n, ast.Name)}
-        assert {"texts_val", "texts_test"} <= names, ast.unparse(call)
-        given = [ast.unparse(a) for a in call.args]
-        assert not any("val" in g or "test" in g for g in given), ast.unparse(call)
-    for call in _calls(tree, "pretrain"):
-        argument = ast.unparse(call.args[0]) if call.args else ""
-        assert "corpus" in argument, ast.unparse(call)
-
-
-def test_smoke_parameters_in_metadata_match_the_smoke_cell(root):
-    """CI's quick run (metadata) and a student's COURSE_NBVAL_SMOKE run use the same values."""
-    notebook = nbformat.read(root / NOTEBOOK, as_version=4)
-    smoke = notebook.metadata["course"]["smoke_parameters"]
-    cell = next(c for c in notebook.cells if "smoke_run()" in c.source)
-    branch = next(
-        node
-        for node in ast.walk(ast.parse(cell.source))
-        if isinstance(node, ast.If) and "smoke_run" in ast.unparse(node.test)
-    )
-    assigned = {}
-    for statement in branch.body:
-        targets = statement.targets[0]
-        names = [t.id for t in targets.elts] if isinstance(targets, ast.Tuple) else [targets.id]
-        values = ast.literal_eval(statement.value)
-        values = values if isinstance(targets, ast.Tuple) else (values,)
-        assigned.update(zip(names, values, strict=True))
-    assert assigned == smoke
-    parameters = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
-    assert set(smoke) <= {line.split(" =")[0] for line in parameters.source.splitlines()}
