@@ -3,7 +3,6 @@ PV-DBOW inference, the classifiers and the combination, and the notebook's disci
 
 from __future__ import annotations
 
-import ast
 import gzip
 import os
 from pathlib import Path
@@ -332,15 +331,3 @@ def test_the_real_unlabelled_reviews_and_a_corpus_without_held_out_text():
     assert corpus.dropped_unlabelled > 0 and corpus.dropped_fit > 0
     assert corpus.n_fit + corpus.dropped_fit == 20_000
     assert corpus.n_unlabelled + corpus.dropped_unlabelled == 50_000
-
-
-# ------------------------------------------------------------------ the notebook
-
-
-def _calls(tree: ast.AST, name: str) -> list[ast.Call]:
-    return [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        and getattr(node.func, "attr", getattr(node.func, "id", "")) == name
-    ]
