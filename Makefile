@@ -1,6 +1,8 @@
 # Two commands set everything up on a fresh machine: `make book` and `make test`.
 # Both create (or reuse) .venv from requirements.txt. `make test-colab` runs the notebooks
 # again in .venv-colab, built from requirements-colab.txt (Google Colab's package versions).
+# `make test-fast` runs the unit tests only (no notebook executions, book builds or whole-
+# archive reads: the tests marked slow, see tests/conftest.py), in well under a minute.
 
 PYTHON ?= python3
 VENV := .venv
@@ -10,11 +12,17 @@ VENV_COLAB := .venv-colab
 STAMP_COLAB := $(VENV_COLAB)/.requirements-installed
 NOTEBOOKS := $(sort $(wildcard solutions/[0-9][0-9]_*.ipynb))
 LINTED := utils tests solutions chapters .ci
+# pytest-xdist: JOBS workers (2 cores here and on GitHub's runners; JOBS=0 runs in one
+# process). tests/conftest.py puts each file in one group on one worker, so that a module's
+# fixtures are set up once, except the notebook runs (a group per notebook and edition) and
+# the browser tests (four groups); it hands out the longest groups first.
+JOBS ?= 2
+XDIST := -n $(JOBS) --dist loadgroup --no-loadscope-reorder
 
-# Notebooks must render figures inline (nbval compares their text/plain form).
+# Notebooks must render figures inline (the stored-output comparison reads their text/plain form).
 unexport MPLBACKEND
 
-.PHONY: venv venv-colab book chapters solutions test test-colab lint mathjax clean
+.PHONY: venv venv-colab book chapters solutions test test-fast test-colab lint mathjax clean
 
 venv: $(STAMP)
 
@@ -62,19 +70,23 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
 
-# nbval executes every solution notebook, so the papermill smoke runs of whole solutions
-# (marker solution_smoke) are left to test-colab, which has no nbval.
+# Every notebook is executed once, at smoke size, as a solution and as the student's flow
+# (tests/test_notebook_runs.py); the stored outputs are compared with that execution as
+# `pytest --nbval` would (tests/stored_outputs.py), and the book is built once.
 test: lint mathjax
-	$(PY) -m pytest -m "not solution_smoke" tests
-	COURSE_NBVAL_SMOKE=1 $(PY) -m pytest --nbval --nbval-current-env $(NOTEBOOKS)
+	$(PY) -m pytest $(XDIST) --durations=15 tests
+
+# The unit tests, for a developer between edits: everything not marked slow.
+test-fast: $(STAMP)
+	$(PY) -m pytest $(XDIST) -m "not slow" tests
 
 # Every solution notebook at smoke size and every chapter with its stubs filled by the solutions,
-# under Colab's package versions (tests/test_notebook_runs.py). The smoke size comes from each
-# notebook's metadata (course.smoke_parameters); nbval's switch COURSE_NBVAL_SMOKE is unset so
-# that it cannot override them. The first line prints the versions the run uses.
+# under Colab's package versions (tests/test_notebook_runs.py), without the comparison with the
+# stored outputs (they were computed under requirements.txt). The smoke size comes from each
+# notebook's metadata (course.smoke_parameters). The first line prints the versions the run uses.
 test-colab: $(STAMP_COLAB)
 	$(VENV_COLAB)/bin/python -c 'import platform, importlib.metadata as m; print(f"Python {platform.python_version()}", *(f"{p} {m.version(p)}" for p in ("tensorflow-cpu", "keras", "numpy", "pandas", "matplotlib")), sep=", ")'
-	env -u COURSE_NBVAL_SMOKE $(VENV_COLAB)/bin/python -m pytest --durations=10 tests/test_notebook_runs.py
+	$(VENV_COLAB)/bin/python -m pytest $(XDIST) -m "not stored_outputs" tests/test_notebook_runs.py
 
 clean:
 	rm -rf _build _mathjax

@@ -18,7 +18,6 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
-from conftest import build_book
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -42,10 +41,8 @@ DESKTOP = (1280, 900)
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Path:
-    if not (ROOT / "_mathjax" / "mathjax" / "tex-chtml.js").exists():
-        pytest.fail("MathJax is not in _mathjax/mathjax: run `make mathjax` (make test does).")
-    return build_book(ROOT, tmp_path_factory.mktemp("book"))
+def site(book) -> Path:
+    return book  # conftest.py: one build per test session, shared by every test that needs it
 
 
 def test_build_has_every_page(site):

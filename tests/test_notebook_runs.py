@@ -1,9 +1,18 @@
 """Every notebook runs top to bottom at smoke size: the solutions, and the student flow.
 
-The student flow is the student notebook with each stub replaced by its solution
-(`utils.chapters.solution_filled`): the cells a student runs, in their order, with every
-check passing. `make test-colab` runs this file again under Google Colab's package versions.
-Each notebook's smoke parameters are in its metadata, `course.smoke_parameters`.
+Each notebook is executed once per test session (the ``smoke_run`` fixture of conftest.py) and
+every assertion about it reads that one execution:
+
+* the solution runs without an error;
+* its outputs agree with the stored ones as ``pytest --nbval`` compares them
+  (tests/stored_outputs.py; cells tagged ``nbval-ignore-output`` are run, not compared);
+* the student flow, the student notebook with each stub replaced by its solution
+  (`utils.chapters.solution_filled`): the cells a student runs, in their order, with every
+  check passing and no fallback such as "Skipped" printed anywhere (issue 17).
+
+`make test-colab` runs this file again under Google Colab's package versions, without the
+comparison (the stored outputs come from a run under requirements.txt). Each notebook's smoke
+parameters are in its metadata, ``course.smoke_parameters``.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+import stored_outputs
 
 from utils import chapters
 
@@ -21,35 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 
 CHECK_CALL = re.compile(r"^\s*check_\w+\(", re.MULTILINE)
+# What a cell prints when it could not do its job on the student's path (issue 17).
+FALLBACK = re.compile(r"\bskipp(?:ed|ing)\b", re.IGNORECASE)
 needs_data = pytest.mark.skipif(
     not os.environ.get("COURSE_DATA_DIR"), reason="needs COURSE_DATA_DIR with the course data"
 )
-
-
-def _parameters(notebook: nbformat.NotebookNode, tmp_path: Path) -> dict:
-    parameters = dict(notebook.metadata.get("course", {}).get("smoke_parameters", {}))
-    cell = next((c for c in notebook.cells if "parameters" in c.metadata.get("tags", [])), None)
-    if cell is not None and "results_path" in cell.source:
-        parameters["results_path"] = str(tmp_path / "results.json")
-    return parameters
-
-
-def _execute(notebook: nbformat.NotebookNode, name: str, tmp_path: Path) -> nbformat.NotebookNode:
-    import papermill
-
-    source = tmp_path / f"in-{name}"
-    output = tmp_path / f"out-{name}"
-    nbformat.write(notebook, source)
-    papermill.execute_notebook(
-        str(source),
-        str(output),
-        parameters=_parameters(notebook, tmp_path),
-        cwd=str(ROOT),
-        kernel_name="python3",
-        progress_bar=False,
-        execution_timeout=600,
-    )
-    return nbformat.read(output, as_version=4)
+pytestmark = [needs_data, pytest.mark.slow]
+names = pytest.mark.parametrize("name", [p.name for p in SOLUTIONS])
 
 
 def _errors(notebook: nbformat.NotebookNode) -> list[str]:
@@ -61,31 +49,67 @@ def _errors(notebook: nbformat.NotebookNode) -> list[str]:
     ]
 
 
-@needs_data
-@pytest.mark.solution_smoke
-@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
-def test_solution_runs_at_smoke_size(path, tmp_path, monkeypatch):
-    monkeypatch.delenv("COURSE_NBVAL_SMOKE", raising=False)
-    executed = _execute(nbformat.read(path, as_version=4), path.name, tmp_path)
-    assert not _errors(executed)
+def _texts(cell: nbformat.NotebookNode) -> list[str]:
+    """Every text a cell's outputs show: streams, and the text forms of displayed values."""
+    found = []
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "stream":
+            found.append(output.get("text", ""))
+        for mime, value in output.get("data", {}).items():
+            if mime.startswith("text/"):
+                found.append(value if isinstance(value, str) else "".join(value))
+        if output.get("output_type") == "error":
+            found.append(f"{output.get('ename')}: {output.get('evalue')}")
+    return found
 
 
-@needs_data
-@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
-def test_student_flow_with_the_solutions_filled_in_passes_every_check(path, tmp_path, monkeypatch):
-    monkeypatch.delenv("COURSE_NBVAL_SMOKE", raising=False)
-    solution = nbformat.read(path, as_version=4)
-    student = nbformat.read(ROOT / "chapters" / path.name, as_version=4)
-    filled = chapters.solution_filled(student, solution)
+@names
+def test_solution_runs_at_smoke_size(name, smoke_run, record_property):
+    run = smoke_run(name)
+    record_property("smoke_run", {f"solution {name}": run.seconds})
+    assert not _errors(run.notebook)
+
+
+@pytest.mark.stored_outputs
+@names
+def test_stored_outputs_match_a_new_run(name, smoke_run):
+    # What `pytest --nbval solutions/` checked, on the execution the other tests share.
+    stored = nbformat.read(ROOT / "solutions" / name, as_version=4)
+    found = stored_outputs.differences(stored, smoke_run(name).notebook)
+    assert not found, f"{name}: outputs differ from the stored ones\n" + "\n\n".join(found)
+
+
+@names
+def test_student_flow_with_the_solutions_filled_in_passes_every_check(
+    name, smoke_run, record_property
+):
+    student = nbformat.read(ROOT / "chapters" / name, as_version=4)
+    filled = chapters.solution_filled(
+        student, nbformat.read(ROOT / "solutions" / name, as_version=4)
+    )
     assert chapters.STUB not in chapters.render(filled)
-    executed = _execute(filled, path.name, tmp_path)
+    run = smoke_run(name, "student")
+    record_property("smoke_run", {f"student  {name}": run.seconds})
+    executed = run.notebook
     assert not _errors(executed)
     check_cells = [
         c for c in executed.cells if c.cell_type == "code" and CHECK_CALL.search(c.source)
     ]
     stubs = chapters.render(student).count("NotImplementedError(")
     if stubs:
-        assert check_cells, f"{path.name} has exercises but no check_* call"
+        assert check_cells, f"{name} has exercises but no check_* call"
     for cell in check_cells:
         text = "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
-        assert text.strip(), f"{path.name}: the check cell {cell.source!r} printed nothing"
+        assert text.strip(), f"{name}: the check cell {cell.source!r} printed nothing"
+
+
+@names
+def test_student_flow_prints_no_fallback(name, smoke_run):
+    executed = smoke_run(name, "student").notebook
+    fallbacks = [
+        f"cell {index}: {match.group(0)!r} in {text.strip()[:200]!r}"
+        for index, cell in enumerate(executed.cells)
+        for text in _texts(cell)
+        if (match := FALLBACK.search(text))
+    ]
+    assert not fallbacks, f"{name}: the student's run falls back:\n" + "\n".join(fallbacks)
