@@ -13,11 +13,11 @@ STAMP_COLAB := $(VENV_COLAB)/.requirements-installed
 NOTEBOOKS := $(sort $(wildcard solutions/[0-9][0-9]_*.ipynb))
 LINTED := utils tests solutions chapters .ci
 # pytest-xdist: JOBS workers (2 cores here and on GitHub's runners; JOBS=0 runs in one
-# process). tests/conftest.py puts each file in one group on one worker, so that a module's
-# fixtures are set up once, except the notebook runs (a group per notebook and edition) and
-# the browser tests (four groups); it hands out the longest groups first.
+# process). tests/conftest.py schedules them: each file is one group on one worker, so that a
+# module's fixtures are set up once, except the notebook runs (a group per notebook and
+# edition) and the browser tests (four groups); the longest groups go first.
 JOBS ?= 2
-XDIST := -n $(JOBS) --dist loadgroup --no-loadscope-reorder
+XDIST := -n $(JOBS)
 
 # Notebooks must render figures inline (the stored-output comparison reads their text/plain form).
 unexport MPLBACKEND

@@ -85,28 +85,42 @@ def pytest_configure(config):
         "`make test-fast` leaves these out",
         "stored_outputs: compares a solution's stored outputs with a new run; `make test-colab` "
         "leaves it out, since the outputs are stored from a run under requirements.txt",
-        "xdist_group(name): run with the other tests of the group on one pytest-xdist worker",
     ):
         config.addinivalue_line("markers", line)
 
 
 # Files whose tests are long but whose module-scoped fixtures are cheap (a browser, a local
 # server; the book itself is built once per session): their tests are dealt round-robin into
-# this many xdist groups, so that both workers share them.
+# this many groups, so that both workers share them.
 SPLIT = {"test_book.py": 4}
 
 
-def _group(item: pytest.Item, index: int) -> str:
-    """The xdist group of the ``index``-th test of its file: for the notebook runs, one per
-    notebook and edition (a solution and its student flow run on two workers at once); for a
-    file in SPLIT, one of its parts; otherwise the file."""
-    notebook = getattr(item, "callspec", None) and item.callspec.params.get("name")
-    if item.path.name == "test_notebook_runs.py" and notebook:
-        kind = "student" if "student" in getattr(item, "originalname", item.name) else "solution"
-        return f"notebook-{notebook}-{kind}"
-    if item.path.name in SPLIT:
-        return f"{item.path.name}-part-{index % SPLIT[item.path.name]}"
-    return item.path.name
+def group(nodeid: str, index: int) -> str:
+    """The group of the test ``nodeid``, the ``index``-th of its file, for pytest-xdist.
+
+    One worker runs a whole group. The notebook runs have one group per notebook and edition
+    (a solution and its student flow run on two workers at once); a file in SPLIT has that
+    many; any other file is one group, so that its module-scoped fixtures are set up once.
+    """
+    path, _, test = nodeid.partition("::")
+    file = path.rsplit("/", 1)[-1]
+    function, _, notebook = test.partition("[")
+    if file == "test_notebook_runs.py" and notebook:
+        kind = "student" if "student" in function else "solution"
+        return f"notebook-{notebook.rstrip(']')}-{kind}"
+    if file in SPLIT:
+        return f"{file}-part-{index % SPLIT[file]}"
+    return file
+
+
+def _groups(nodeids: list[str]) -> dict[str, str]:
+    counts: dict[str, int] = {}
+    found = {}
+    for nodeid in nodeids:
+        file = nodeid.partition("::")[0]
+        counts[file] = counts.get(file, -1) + 1
+        found[nodeid] = group(nodeid, counts[file])
+    return found
 
 
 def pytest_collection_modifyitems(config, items):
@@ -115,24 +129,41 @@ def pytest_collection_modifyitems(config, items):
         for path in (ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")
         if nbformat.read(path, as_version=4).metadata.get("course", {}).get("smoke_parameters")
     }
-    counts: dict[Path, int] = {}
-    rank: dict[int, int] = {}
+    groups = _groups([item.nodeid for item in items])
+    rank: dict[str, int] = {}
     for item in items:
         where = item.path.relative_to(ROOT).as_posix()
         function = f"{where}::{getattr(item, 'originalname', item.name)}"
         if function in SLOW_TESTS or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-        counts[item.path] = counts.get(item.path, -1) + 1
-        group = _group(item, counts[item.path])
-        item.add_marker(pytest.mark.xdist_group(group))
-        if group.startswith("notebook-"):
-            rank[id(item)] = 0 if group.split("-")[1] in costly else 2
+        name = groups[item.nodeid]
+        if name.startswith("notebook-"):
+            rank[item.nodeid] = 0 if name.split("-")[1] in costly else 2
         else:
-            rank[id(item)] = 1 if item.path.name in SPLIT else 3
-    # xdist hands out the groups in the order they are first collected (with
-    # --no-loadscope-reorder): the longest first (the notebooks that train, the book), so
-    # that the two workers finish together rather than one waiting for the last long group.
-    items.sort(key=lambda item: rank[id(item)])
+            rank[item.nodeid] = 1 if item.path.name in SPLIT else 3
+    # The scheduler below hands out the groups in the order they are first collected: the
+    # longest first (the notebooks that train, the browser tests), so that the two workers
+    # finish together rather than one waiting for the last long group.
+    items.sort(key=lambda item: rank[item.nodeid])
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, when it is installed
+def pytest_xdist_make_scheduler(config, log):
+    """Run each ``group`` on one worker, groups in collection order.
+
+    (pytest-xdist's own ``--dist loadgroup`` marks cannot be used: version 3.8 rewrites
+    ``item._nodeid``, which pytest 9 no longer reads.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    class GroupScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if not hasattr(self, "_group_of"):
+                self._group_of = _groups(self.collection)
+            return self._group_of[nodeid]
+
+    config.option.loadscopereorder = False  # keep the collection order
+    return GroupScheduling(config, log)
 
 
 _LONG_FAST_TESTS: list[tuple[float, str]] = []
