@@ -884,12 +884,11 @@ def test_claim_problems_catches_a_wrong_verdict():
 
 
 @needs_data
-def test_smoke_run_writes_the_results(run_notebook, tmp_path):
-    notebook = nbformat.read(SOLUTION, as_version=4)
-    parameters = dict(notebook.metadata["course"]["smoke_parameters"])
-    parameters["results_path"] = str(tmp_path / "results.json")
-    run_notebook("solutions/05_transformer.ipynb", parameters)
-    results = json.loads((tmp_path / "results.json").read_text())
+def test_smoke_run_writes_the_results(smoke_run):
+    # The session's one execution of the solution at its smoke size (tests/conftest.py).
+    run = smoke_run("05_transformer.ipynb")
+    parameters, results = run.parameters, run.results
+    assert results is not None, "the smoke run wrote no results JSON"
     assert set(results) == {"transformer", "ensemble"}
     for row in results.values():
         assert isinstance(row["params"], int) and row["params"] > 0
