@@ -135,65 +135,130 @@ def _image_outputs(page: str) -> int:
     )
 
 
+# What the desktop tests read from a page, in one visit per page and worker (opening a page and
+# waiting for MathJax takes seconds; eight tests read each page). The outputs' widths are
+# measured last, after the solution drop-downs are opened, because that changes the page.
+_READ_PAGE = """
+const article = document.querySelector('article');
+const names = {};
+document.querySelectorAll('nav.bd-docs-nav a.reference').forEach(a => {
+  names[new URL(a.href).pathname] = a.textContent.trim(); });
+const first = document.querySelector('article .exercise .admonition-title');
+return {
+  resources: performance.getEntriesByType('resource').map(r => r.name),
+  typeset: document.querySelectorAll('mjx-container').length,
+  untypeset: Array.from(document.querySelectorAll('.math')).filter(
+    e => !e.querySelector('mjx-container')).length,
+  figures_loaded: Array.from(document.querySelectorAll('.cell_output img'))
+    .filter(img => img.complete && img.naturalWidth > 0).length,
+  images: Array.from(document.querySelectorAll('article img'))
+    .map(img => [img.getAttribute('src'), img.getAttribute('alt')]),
+  colab_links: Array.from(document.querySelectorAll('a')).map(a => a.href)
+    .filter(h => h.includes('colab.research.google.com')),
+  download_links: Array.from(document.querySelectorAll('a.btn-download-source-button'))
+    .map(a => a.href),
+  title: document.title,
+  navigation_names: names,
+  text: article ? article.innerText : '',
+  admonition_titles: Array.from(document.querySelectorAll('article .admonition-title'))
+    .map(t => t.textContent.trim()),
+  first_exercise_title: first ? first.textContent.trim() : null,
+};
+"""
+
+_OPEN_SOLUTIONS = (
+    "document.querySelectorAll('.toggle-hidden button.toggle-button')"
+    ".forEach(b => { if (b.closest('.toggle').classList.contains('toggle-hidden')) b.click(); });"
+    "return new Promise(r => setTimeout(r, 300));"
+)
+
+_WIDE_OUTPUTS = """
+const article = document.querySelector('article.bd-article');
+const width = article.clientWidth;
+const cells = Array.from(article.querySelectorAll('div.cell'));
+const wide = [];
+cells.forEach((cell, index) => {
+  cell.querySelectorAll('.cell_output').forEach(output => {
+    const widest = Math.max(
+      ...[output, ...output.querySelectorAll('*')].map(e => e.scrollWidth));
+    if (widest > width + 1) {
+      const input = cell.querySelector('.cell_input pre');
+      wide.push({
+        cell: index + 1,
+        width: widest,
+        input: input ? input.textContent.trim().split('\\n')[0].slice(0, 60) : '',
+        output: output.textContent.trim().split('\\n')[0].slice(0, 60),
+      });
+    }
+  });
+});
+return {width: width, wide: wide};
+"""
+
+
+@pytest.fixture(scope="module")
+def visit(browser, server):
+    """``visit(page) -> dict``: what ``_READ_PAGE`` reads from the page at 1280 px, plus its
+    console errors (``errors``) and outputs wider than the article (``wide_outputs``).
+
+    Each page is opened once per module (per xdist worker); every test reads the same visit.
+    """
+    seen: dict[str, dict] = {}
+
+    def read(page: str) -> dict:
+        if page not in seen:
+            browser.set_window_size(*DESKTOP)
+            browser.get_log("browser")  # drop what earlier pages logged
+            _open(browser, f"{server}/{page}.html")
+            # Chromium asks every site for /favicon.ico by itself; that 404 is not the page's.
+            errors = [
+                entry
+                for entry in browser.get_log("browser")
+                if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]
+            ]
+            report = browser.execute_script(_READ_PAGE)
+            report["errors"] = errors
+            # Solution drop-downs opened: their outputs are measured as a reader sees them.
+            browser.execute_script(_OPEN_SOLUTIONS)
+            report["wide_outputs"] = browser.execute_script(_WIDE_OUTPUTS)
+            seen[page] = report
+        return seen[page]
+
+    return read
+
+
 @pytest.mark.parametrize("page", PAGES)
-def test_page_loads_offline_without_errors_and_renders_maths(browser, server, page):
-    _open(browser, f"{server}/{page}.html")
-    # Chromium asks every site for /favicon.ico by itself; that 404 is not the page's error.
-    errors = [
-        entry
-        for entry in browser.get_log("browser")
-        if entry["level"] == "SEVERE" and "favicon.ico" not in entry["message"]
-    ]
-    assert not errors, f"console errors on {page}: {errors}"
-    resources = browser.execute_script(
-        "return performance.getEntriesByType('resource').map(r => r.name)"
-    )
-    external = [name for name in resources if not name.startswith(server)]
+def test_page_loads_offline_without_errors_and_renders_maths(visit, server, page):
+    report = visit(page)
+    assert not report["errors"], f"console errors on {page}: {report['errors']}"
+    external = [name for name in report["resources"] if not name.startswith(server)]
     assert not external, f"{page} fetched from outside the site: {external}"
     if _has_maths(page):
-        rendered = browser.execute_script(
-            "return document.querySelectorAll('mjx-container').length"
-        )
-        assert rendered > 0, f"no maths rendered by MathJax on {page}"
-        raw = browser.execute_script(
-            "return Array.from(document.querySelectorAll('.math')).filter("
-            "e => !e.querySelector('mjx-container')).length"
-        )
+        assert report["typeset"] > 0, f"no maths rendered by MathJax on {page}"
+        raw = report["untypeset"]
         assert raw == 0, f"{raw} maths elements left untypeset on {page}"
 
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES)
-def test_figures_are_present(browser, server, page):
+def test_figures_are_present(visit, page):
     expected = _image_outputs(page)
-    _open(browser, f"{server}/{page}.html")
-    loaded = browser.execute_script(
-        "return Array.from(document.querySelectorAll('.cell_output img'))"
-        ".filter(img => img.complete && img.naturalWidth > 0).length"
-    )
+    loaded = visit(page)["figures_loaded"]
     assert loaded == expected, f"{page}: {loaded} figures shown, {expected} stored"
 
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES)
-def test_colab_link_opens_this_notebook(browser, server, page):
+def test_colab_link_opens_this_notebook(visit, page):
     config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))
     repo = config["repository"]["url"].removeprefix("https://github.com/")
     branch = config["repository"].get("branch", "main")
-    _open(browser, f"{server}/{page}.html")
-    links = browser.execute_script(
-        "return Array.from(document.querySelectorAll('a')).map(a => a.href)"
-        ".filter(h => h.includes('colab.research.google.com'))"
-    )
+    links = visit(page)["colab_links"]
     expected = f"https://colab.research.google.com/github/{repo}/blob/{branch}/{page}.ipynb"
     assert links == [expected] or set(links) == {expected}, links
 
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES)
-def test_download_button_serves_the_notebook(browser, server, page):
-    _open(browser, f"{server}/{page}.html")
-    links = browser.execute_script(
-        "return Array.from(document.querySelectorAll('a.btn-download-source-button'))"
-        ".map(a => a.href)"
-    )
+def test_download_button_serves_the_notebook(visit, page):
+    links = visit(page)["download_links"]
     assert links and all(link.endswith(f"_sources/{page}.ipynb") for link in links), links
     import urllib.request
 
@@ -251,38 +316,8 @@ def test_phone_menu_button_opens_the_navigation(browser, server, window, page, w
 
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES)
-def test_no_output_is_wider_than_the_article(browser, server, page):
-    _open(browser, f"{server}/{page}.html")
-    # Open the solution drop-downs: their outputs are measured as a reader sees them.
-    browser.execute_script(
-        "document.querySelectorAll('.toggle-hidden button.toggle-button')"
-        ".forEach(b => { if (b.closest('.toggle').classList.contains('toggle-hidden')) b.click(); });"
-        "return new Promise(r => setTimeout(r, 300));"
-    )
-    report = browser.execute_script(
-        """
-        const article = document.querySelector('article.bd-article');
-        const width = article.clientWidth;
-        const cells = Array.from(article.querySelectorAll('div.cell'));
-        const wide = [];
-        cells.forEach((cell, index) => {
-          cell.querySelectorAll('.cell_output').forEach(output => {
-            const widest = Math.max(
-              ...[output, ...output.querySelectorAll('*')].map(e => e.scrollWidth));
-            if (widest > width + 1) {
-              const input = cell.querySelector('.cell_input pre');
-              wide.push({
-                cell: index + 1,
-                width: widest,
-                input: input ? input.textContent.trim().split('\\n')[0].slice(0, 60) : '',
-                output: output.textContent.trim().split('\\n')[0].slice(0, 60),
-              });
-            }
-          });
-        });
-        return {width: width, wide: wide};
-        """
-    )
+def test_no_output_is_wider_than_the_article(visit, page):
+    report = visit(page)["wide_outputs"]
     lines = [
         f"  code cell {w['cell']} of the page: {w['width']} px; input {w['input']!r}; "
         f"output {w['output']!r}"
@@ -298,12 +333,8 @@ _FILE_NAME = re.compile(r"^[\w.\-/ ]*\.(png|jpe?g|gif|svg|webp)$|^[0-9a-f]{16,}$
 
 
 @pytest.mark.parametrize("page", PAGES)
-def test_every_image_has_real_alt_text(browser, server, page):
-    _open(browser, f"{server}/{page}.html")
-    images = browser.execute_script(
-        "return Array.from(document.querySelectorAll('article img'))"
-        ".map(img => [img.getAttribute('src'), img.getAttribute('alt')])"
-    )
+def test_every_image_has_real_alt_text(visit, page):
+    images = visit(page)["images"]
     bad = [
         f"  {src}: alt {alt!r}"
         for src, alt in images
@@ -312,25 +343,15 @@ def test_every_image_has_real_alt_text(browser, server, page):
     assert not bad, f"{page}: images without alt text saying what they show:\n" + "\n".join(bad)
 
 
-def _title(browser, server, page) -> str:
-    _open(browser, f"{server}/{page}.html")
-    return browser.title
-
-
 @pytest.mark.parametrize("chapter, solution", PAIRS)
-def test_exercise_and_solution_pages_have_distinct_titles(browser, server, chapter, solution):
-    chapter_title = _title(browser, server, chapter)
-    solution_title = _title(browser, server, solution)
+def test_exercise_and_solution_pages_have_distinct_titles(visit, chapter, solution):
+    chapter_title = visit(chapter)["title"]
+    solution_title = visit(solution)["title"]
     assert "(exercises)" in chapter_title, chapter_title
     assert "(solutions)" in solution_title, solution_title
     assert chapter_title.replace("(exercises)", "(solutions)") == solution_title
     # The navigation names the two pages differently too.
-    names = browser.execute_script(
-        "const names = {};"
-        "document.querySelectorAll('nav.bd-docs-nav a.reference').forEach(a => {"
-        "  names[new URL(a.href).pathname] = a.textContent.trim(); });"
-        "return names;"
-    )
+    names = visit(solution)["navigation_names"]
     by_page = {
         path.rsplit("/", 2)[-2] + "/" + path.rsplit("/", 1)[-1]: n for path, n in names.items()
     }
@@ -341,15 +362,11 @@ _BOOK_WIDE = re.compile(r"\b(?:Exercise|Solution to Exercise) \d+(?![.\d])")
 
 
 @pytest.mark.parametrize("page", NOTEBOOK_PAGES)
-def test_exercises_are_numbered_per_chapter(browser, server, page):
-    _open(browser, f"{server}/{page}.html")
+def test_exercises_are_numbered_per_chapter(visit, page):
     chapter = _chapter_number(page)
-    text = browser.execute_script("return document.querySelector('article').innerText")
+    text = visit(page)["text"]
     assert not _BOOK_WIDE.findall(text), f"{page}: book-wide numbers {_BOOK_WIDE.findall(text)}"
-    titles = browser.execute_script(
-        "return Array.from(document.querySelectorAll('article .admonition-title'))"
-        ".map(t => t.textContent.trim())"
-    )
+    titles = visit(page)["admonition_titles"]
     exercises = [t for t in titles if t.startswith("Exercise")]
     solutions = [t for t in titles if t.startswith("Solution")]
     wrong = [t for t in exercises if not t.startswith(f"Exercise {chapter}.")]
@@ -364,13 +381,9 @@ def test_exercises_are_numbered_per_chapter(browser, server, page):
         assert answered <= set(exercises), solutions
 
 
-def test_chapter_2_starts_with_exercise_2_1(browser, server):
+def test_chapter_2_starts_with_exercise_2_1(visit):
     page = next(p for p in NOTEBOOK_PAGES if p.startswith("chapters/02"))
-    _open(browser, f"{server}/{page}.html")
-    first = browser.execute_script(
-        "const t = document.querySelector('article .exercise .admonition-title');"
-        "return t ? t.textContent.trim() : null;"
-    )
+    first = visit(page)["first_exercise_title"]
     assert first is not None and first.startswith("Exercise 2.1"), first
 
 

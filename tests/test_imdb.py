@@ -4,7 +4,6 @@ that a re-run cannot contradict."""
 from __future__ import annotations
 
 import ast
-import json
 import math
 import os
 import re
