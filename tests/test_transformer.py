@@ -498,6 +498,7 @@ def test_position_embedding_round_trips_through_its_config(sol):
     assert copy.get_config() == layer.get_config()
 
 
+@pytest.mark.slow  # builds, saves and reloads a model: left out of `make test-fast`
 def test_a_model_with_position_embeddings_saves_and_loads(sol, tmp_path):
     import warnings
 
@@ -526,6 +527,7 @@ def test_a_model_with_position_embeddings_saves_and_loads(sol, tmp_path):
     np.testing.assert_allclose(loaded.predict(words, verbose=0), before, atol=1e-5)
 
 
+@pytest.mark.slow  # trains a model: left out of `make test-fast`
 def test_train_with_early_stopping_keeps_the_best_epoch(sol):
     import keras
 
@@ -585,6 +587,7 @@ def trained(sol):
     return model, x[3000:]  # reviews the model was not fitted on
 
 
+@pytest.mark.slow  # its fixture trains a model: left out of `make test-fast`
 @needs_data
 def test_trained_layer_is_chapter_1s_layer(sol, chapter1, trained):
     import keras
@@ -621,6 +624,7 @@ def test_trained_layer_is_chapter_1s_layer(sol, chapter1, trained):
     assert checked == 2 and lengths.min() < 64  # a padded review was among them
 
 
+@pytest.mark.slow  # its fixture trains a model: left out of `make test-fast`
 @needs_data
 def test_trained_model_ignores_the_padding(trained):
     model, x_val = trained

@@ -315,6 +315,7 @@ def test_nearest_by_cosine():
 # ------------------------------------------------------------------ real data
 
 
+@pytest.mark.slow  # reads all 100,000 reviews: left out of `make test-fast`
 @needs_data
 def test_the_real_unlabelled_reviews_and_a_corpus_without_held_out_text():
     """No validation or test text reaches pretraining, checked on the real reviews."""
