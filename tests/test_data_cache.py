@@ -325,7 +325,8 @@ def test_texts_come_from_the_text_cache_after_the_first_read(imdb_dir, monkeypat
         # a consistent digest over arrays that do not add up
         ("sizes off", "the train sizes do not add up"),
         ("labels unbalanced", "the test labels are not 3 positive + 3 negative"),
-        ("bytes as text", "train_utf8 is <U"),
+        ("bytes as text", "the train texts are <U"),
+        ("not UTF-8", "the train texts are not UTF-8"),
     ],
 )
 def test_a_damaged_text_cache_is_discarded_with_a_warning_and_rebuilt(imdb_dir, damage, reason):
@@ -340,8 +341,12 @@ def test_a_damaged_text_cache_is_discarded_with_a_warning_and_rebuilt(imdb_dir, 
         damaged = _signed(_changed(good, train_sizes=good["train_sizes"] + 1), path.name)
     elif damage == "labels unbalanced":
         damaged = _signed(_changed(good, test_labels=np.ones_like(good["test_labels"])), path.name)
-    else:
+    elif damage == "bytes as text":
         damaged = _signed(_changed(good, train_utf8=np.array(["text"])), path.name)
+    else:
+        utf8 = good["train_utf8"].copy()
+        utf8[0] = 0xFF  # never a byte of UTF-8
+        damaged = _signed(_changed(good, train_utf8=utf8), path.name)
     path.write_bytes(_npz(damaged))
     with pytest.warns(data.CacheWarning, match="Discarding the text cache") as caught:
         result = data.load_imdb_texts()

@@ -325,12 +325,11 @@ TEXTS_VERSION = "1"
 
 
 def texts_problem(arrays: dict[str, np.ndarray], reviews_per_class: int) -> str | None:
-    """What is wrong with a set of text-cache arrays, or None when they are consistent.
+    """What is wrong with the arrays of a text cache, or None when they are consistent.
 
-    Expected for each split: ``{split}_utf8`` (total_bytes,) uint8, the reviews' UTF-8 bytes
-    one after another; ``{split}_sizes`` (n_reviews,) int >= 0, each review's byte count,
-    summing to total_bytes; ``{split}_labels`` (n_reviews,) in {0, 1}, ``reviews_per_class``
-    of each.
+    Expected for each split: ``{split}_utf8`` and ``{split}_sizes``, its reviews as
+    :func:`utils.data.cache.encode_texts` stores them, and ``{split}_labels`` (n_reviews,)
+    in {0, 1}, ``reviews_per_class`` of each.
     """
     for split in ("train", "test"):
         names = [f"{split}_{part}" for part in ("utf8", "sizes", "labels")]
@@ -338,14 +337,11 @@ def texts_problem(arrays: dict[str, np.ndarray], reviews_per_class: int) -> str 
         if missing:
             return f"arrays {missing} are missing"
         utf8, sizes, labels = (arrays[name] for name in names)
-        if utf8.ndim != 1 or utf8.dtype != np.uint8:
-            return f"{split}_utf8 is {utf8.dtype} of shape {utf8.shape}, not bytes"
-        if sizes.ndim != 1 or sizes.dtype.kind not in "iu" or labels.ndim != 1:
-            return f"the {split} sizes or labels are not 1-D integer arrays"
-        if len(sizes) != len(labels) or len(labels) != 2 * reviews_per_class:
-            return f"{len(sizes)} {split} sizes and {len(labels)} labels for {2 * reviews_per_class} reviews"
-        if len(sizes) and (sizes.min() < 0 or int(sizes.sum()) != len(utf8)):
-            return f"the {split} sizes do not add up to the {len(utf8)} bytes"
+        reason = cache.texts_problem(utf8, sizes, 2 * reviews_per_class, split)
+        if reason:
+            return reason
+        if labels.shape != sizes.shape or labels.dtype.kind not in "iu":
+            return f"the {split} labels are not one integer per review"
         if not np.isin(labels, (0, 1)).all() or int(labels.sum()) != reviews_per_class:
             return f"the {split} labels are not {reviews_per_class} positive + {reviews_per_class} negative"
     return None
@@ -372,19 +368,17 @@ def _archive_texts(archive: Path) -> dict[str, tuple[list[str], np.ndarray]]:
         splits = read_imdb_archive(archive)
         arrays = {}
         for split in ("train", "test"):
-            encoded = [text.encode("utf-8") for text in splits[split].texts]
-            arrays[f"{split}_utf8"] = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-            arrays[f"{split}_sizes"] = np.array([len(e) for e in encoded], dtype=np.int64)
+            utf8, sizes = cache.encode_texts(splits[split].texts)
+            arrays[f"{split}_utf8"], arrays[f"{split}_sizes"] = utf8, sizes
             arrays[f"{split}_labels"] = np.asarray(splits[split].labels)
         cache.write(path, arrays, "text cache")
-    result = {}
-    for split in ("train", "test"):
-        data = arrays[f"{split}_utf8"].tobytes()
-        ends = np.cumsum(arrays[f"{split}_sizes"]).tolist()
-        starts = [0] + ends[:-1]
-        texts = [data[a:b].decode("utf-8") for a, b in zip(starts, ends, strict=True)]
-        result[split] = (texts, arrays[f"{split}_labels"])
-    return result
+    return {
+        split: (
+            cache.decode_texts(arrays[f"{split}_utf8"], arrays[f"{split}_sizes"]),
+            arrays[f"{split}_labels"],
+        )
+        for split in ("train", "test")
+    }
 
 
 def load_imdb_texts() -> tuple[tuple[list[str], np.ndarray], tuple[list[str], np.ndarray]]:
