@@ -89,7 +89,7 @@ lint: $(STAMP)
 # (tests/test_notebook_runs.py); the stored outputs are compared with that execution as
 # `pytest --nbval` would (tests/stored_outputs.py), and the book is built once.
 test: lint mathjax
-	$(PY) -m pytest $(XDIST) --durations=15 tests
+	$(PY) -m pytest $(XDIST) --durations=30 tests
 
 # The unit tests, for a developer between edits: everything not marked slow.
 test-fast: $(STAMP)
