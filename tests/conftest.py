@@ -20,6 +20,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,7 +110,11 @@ def group(nodeid: str, index: int) -> str:
         kind = "student" if "student" in function else "solution"
         return f"notebook-{notebook.rstrip(']')}-{kind}"
     if file in SPLIT:
-        return f"{file}-part-{index % SPLIT[file]}"
+        # A page's tests share one visit (test_book.py's `visit`), so they go together: by the
+        # first page in the parameters, else round-robin.
+        page = notebook.rstrip("]").split("-")[0]
+        key = zlib.crc32(page.encode()) if page else index
+        return f"{file}-part-{key % SPLIT[file]}"
     return file
 
 

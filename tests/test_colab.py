@@ -146,6 +146,7 @@ def test_missing_git_says_install_git(tmp_path):
     assert "check the network" not in result.stderr  # the network is not the problem
 
 
+@pytest.mark.slow  # starts a kernel and TensorFlow: left out of `make test-fast`
 def test_setup_cell_keeps_tensorflow_start_up_log_lines_out(tmp_path):
     """Issue 17: absl's and oneDNN's start-up lines ended up in stored outputs."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TF_", "PYTHON"))}

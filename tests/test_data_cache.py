@@ -292,6 +292,70 @@ def test_any_cache_proves_its_content_through_read_and_write(tmp_path):
         data.cache.write(path, {"digest": np.arange(2)})
 
 
+# ------------------------------------------------------------------ the text cache
+
+
+def test_texts_come_from_the_text_cache_after_the_first_read(imdb_dir, monkeypatch):
+    """load_imdb_texts reads the archive once; later calls read the text cache, which gives
+    back exactly the archive's texts (HTML line breaks included)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first = data.load_imdb_texts()
+    (path,) = (imdb_dir / "cache").glob("imdb-texts-*.npz")
+
+    def no_archive(*args, **kwargs):
+        raise AssertionError("the archive was read again")
+
+    monkeypatch.setattr(data.imdb, "read_imdb_archive", no_archive)
+    again = data.load_imdb_texts()
+    for got, want in zip(again, first, strict=True):
+        assert got[0] == want[0]
+        np.testing.assert_array_equal(got[1], want[1])
+    monkeypatch.undo()
+    split = data.archive.read_imdb_archive(imdb_dir / data.IMDB_ARCHIVE, fakes.PER_CLASS)
+    assert sorted(first[0][0]) == sorted(split["train"].texts)  # the archive's, reordered
+    assert str(_stored(path)["digest"]) == data.cache.content_digest(path.name, _stored(path))
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        # a review changed and saved again as a valid .npz: the digest no longer matches
+        ("changed text", "do not match the digest"),
+        # a consistent digest over arrays that do not add up
+        ("sizes off", "the train sizes do not add up"),
+        ("labels unbalanced", "the test labels are not 3 positive + 3 negative"),
+        ("bytes as text", "the train texts are <U"),
+        ("not UTF-8", "the train texts are not UTF-8"),
+    ],
+)
+def test_a_damaged_text_cache_is_discarded_with_a_warning_and_rebuilt(imdb_dir, damage, reason):
+    expected_texts = data.load_imdb_texts()
+    (path,) = (imdb_dir / "cache").glob("imdb-texts-*.npz")
+    good = _stored(path)
+    if damage == "changed text":
+        utf8 = good["train_utf8"].copy()
+        utf8[0] ^= 0x20  # upper/lower case of the first letter
+        damaged = _changed(good, train_utf8=utf8)
+    elif damage == "sizes off":
+        damaged = _signed(_changed(good, train_sizes=good["train_sizes"] + 1), path.name)
+    elif damage == "labels unbalanced":
+        damaged = _signed(_changed(good, test_labels=np.ones_like(good["test_labels"])), path.name)
+    elif damage == "bytes as text":
+        damaged = _signed(_changed(good, train_utf8=np.array(["text"])), path.name)
+    else:
+        utf8 = good["train_utf8"].copy()
+        utf8[0] = 0xFF  # never a byte of UTF-8
+        damaged = _signed(_changed(good, train_utf8=utf8), path.name)
+    path.write_bytes(_npz(damaged))
+    with pytest.warns(data.CacheWarning, match="Discarding the text cache") as caught:
+        result = data.load_imdb_texts()
+    assert any(reason in str(w.message) for w in caught), [str(w.message) for w in caught]
+    assert result[0][0] == expected_texts[0][0] and result[1][0] == expected_texts[1][0]
+    for name, array in good.items():  # rebuilt as it was
+        np.testing.assert_array_equal(_stored(path)[name], array)
+
+
 # The two loaders of the concurrency test: each waits for the go file, then loads with
 # np.savez slowed down, so that their cache writes certainly overlap.
 LOADER = """

@@ -10,8 +10,8 @@ every assertion about it reads that one execution:
   (`utils.chapters.solution_filled`): the cells a student runs, in their order, with every
   check passing and no fallback such as "Skipped" printed anywhere (issue 17).
 
-`make test-colab` runs this file again under Google Colab's package versions, without the
-comparison (the stored outputs come from a run under requirements.txt). Each notebook's smoke
+`make test-colab` runs the student-flow tests again under Google Colab's package versions (what
+students run there; the solutions are run by instructors, under requirements.txt). Each notebook's smoke
 parameters are in its metadata, ``course.smoke_parameters``.
 """
 

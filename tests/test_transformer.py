@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import json
 import os
 import re
 from pathlib import Path
@@ -499,6 +498,7 @@ def test_position_embedding_round_trips_through_its_config(sol):
     assert copy.get_config() == layer.get_config()
 
 
+@pytest.mark.slow  # builds, saves and reloads a model: left out of `make test-fast`
 def test_a_model_with_position_embeddings_saves_and_loads(sol, tmp_path):
     import warnings
 
@@ -527,6 +527,7 @@ def test_a_model_with_position_embeddings_saves_and_loads(sol, tmp_path):
     np.testing.assert_allclose(loaded.predict(words, verbose=0), before, atol=1e-5)
 
 
+@pytest.mark.slow  # trains a model: left out of `make test-fast`
 def test_train_with_early_stopping_keeps_the_best_epoch(sol):
     import keras
 
@@ -586,6 +587,7 @@ def trained(sol):
     return model, x[3000:]  # reviews the model was not fitted on
 
 
+@pytest.mark.slow  # its fixture trains a model: left out of `make test-fast`
 @needs_data
 def test_trained_layer_is_chapter_1s_layer(sol, chapter1, trained):
     import keras
@@ -622,6 +624,7 @@ def test_trained_layer_is_chapter_1s_layer(sol, chapter1, trained):
     assert checked == 2 and lengths.min() < 64  # a padded review was among them
 
 
+@pytest.mark.slow  # its fixture trains a model: left out of `make test-fast`
 @needs_data
 def test_trained_model_ignores_the_padding(trained):
     model, x_val = trained
@@ -884,12 +887,11 @@ def test_claim_problems_catches_a_wrong_verdict():
 
 
 @needs_data
-def test_smoke_run_writes_the_results(run_notebook, tmp_path):
-    notebook = nbformat.read(SOLUTION, as_version=4)
-    parameters = dict(notebook.metadata["course"]["smoke_parameters"])
-    parameters["results_path"] = str(tmp_path / "results.json")
-    run_notebook("solutions/05_transformer.ipynb", parameters)
-    results = json.loads((tmp_path / "results.json").read_text())
+def test_smoke_run_writes_the_results(smoke_run):
+    # The session's one execution of the solution at its smoke size (tests/conftest.py).
+    run = smoke_run("05_transformer.ipynb")
+    parameters, results = run.parameters, run.results
+    assert results is not None, "the smoke run wrote no results JSON"
     assert set(results) == {"transformer", "ensemble"}
     for row in results.values():
         assert isinstance(row["params"], int) and row["params"] > 0

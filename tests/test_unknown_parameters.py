@@ -99,6 +99,7 @@ def _notebook(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow  # starts a kernel: left out of `make test-fast`
 def test_papermill_run_with_known_names_or_none_runs(tmp_path):
     import papermill
 

@@ -86,8 +86,22 @@ def test_a_damaged_cache_is_discarded_with_a_warning(small_dir):
     _write(small_dir, _members())
     unl.load_imdb_unlabelled_texts()
     (path,) = (small_dir / "cache").glob("imdb-unsup-*.npz")
-    np.savez(path, text_bytes=np.zeros(5, np.uint8), lengths=np.array([1, 1, 1]))
+    bad = {"text_bytes": np.zeros(5, np.uint8), "lengths": np.array([1, 1, 1])}
+    # Without a digest: refused for that, whatever the arrays.
+    np.savez(path, **bad)
+    with pytest.warns(cache.CacheWarning, match="no content digest"):
+        assert unl.load_imdb_unlabelled_texts() == UNLABELLED
+    # With a matching digest: the arrays themselves are checked.
+    np.savez(path, **bad, digest=np.array(cache.content_digest(path.name, bad)))
     with pytest.warns(cache.CacheWarning, match="do not add up"):
+        assert unl.load_imdb_unlabelled_texts() == UNLABELLED
+    # Changed behind the digest's back (a review edited, saved again): refused.
+    good = {k: v for k, v in np.load(path).items() if k != "digest"}
+    digest = np.load(path)["digest"]
+    edited = good["text_bytes"].copy()
+    edited[0] ^= 0x20
+    np.savez(path, text_bytes=edited, lengths=good["lengths"], digest=digest)
+    with pytest.warns(cache.CacheWarning, match="do not match the digest"):
         assert unl.load_imdb_unlabelled_texts() == UNLABELLED
 
 
@@ -315,6 +329,7 @@ def test_nearest_by_cosine():
 # ------------------------------------------------------------------ real data
 
 
+@pytest.mark.slow  # reads all 100,000 reviews: left out of `make test-fast`
 @needs_data
 def test_the_real_unlabelled_reviews_and_a_corpus_without_held_out_text():
     """No validation or test text reaches pretraining, checked on the real reviews."""

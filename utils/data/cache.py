@@ -106,6 +106,37 @@ def problem(arrays: dict[str, np.ndarray], reviews_per_class: int) -> str | None
     return None
 
 
+def encode_texts(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Texts as arrays a cache can hold: ``(utf8, sizes)``, the UTF-8 bytes of every text one
+    after another, (total_bytes,) uint8, and each text's byte count, (n_texts,) int64."""
+    encoded = [text.encode("utf-8") for text in texts]
+    utf8 = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+    return utf8, np.array([len(e) for e in encoded], dtype=np.int64)
+
+
+def decode_texts(utf8: np.ndarray, sizes: np.ndarray) -> list[str]:
+    """The texts that :func:`encode_texts` stored; UnicodeDecodeError if they are not UTF-8."""
+    raw = utf8.tobytes()
+    ends = np.cumsum(sizes).tolist()
+    return [raw[a:b].decode("utf-8") for a, b in zip([0] + ends[:-1], ends, strict=True)]
+
+
+def texts_problem(utf8: np.ndarray, sizes: np.ndarray, expected: int, name: str) -> str | None:
+    """What is wrong with ``expected`` texts stored by :func:`encode_texts` (``name`` says
+    whose, in the message), or None when they decode."""
+    if utf8.ndim != 1 or utf8.dtype != np.uint8:
+        return f"the {name} texts are {utf8.dtype} of shape {utf8.shape}, not bytes"
+    if sizes.ndim != 1 or sizes.dtype.kind not in "iu" or len(sizes) != expected:
+        return f"{sizes.dtype} sizes of shape {sizes.shape} for {expected} {name} texts"
+    if len(sizes) and (sizes.min() < 0 or int(sizes.sum()) != len(utf8)):
+        return f"the {name} sizes do not add up to the {len(utf8)} bytes"
+    try:
+        decode_texts(utf8, sizes)
+    except UnicodeDecodeError as error:
+        return f"the {name} texts are not UTF-8 ({error.reason})"
+    return None
+
+
 def read(
     path: Path,
     check: Callable[[dict[str, np.ndarray]], str | None] | None = None,

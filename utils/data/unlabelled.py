@@ -12,8 +12,10 @@ stripped them. The loader returns the texts as stored; the tokenisers of the cou
 space, so both forms tokenise alike except where a stripped break glued two words together.
 
 The texts are cached in ``$COURSE_CACHE_DIR`` (see :func:`utils.data.cache.cache_dir`) as one
-UTF-8 byte array and the length of each review, keyed on the archive's SHA-256, so that later
-loads skip the 84 MB archive (about 10 s) and never reuse another archive's reviews.
+UTF-8 byte array and the length of each review (:func:`utils.data.cache.encode_texts`, as the
+labelled texts are), keyed on the archive's SHA-256, so that later loads skip the 84 MB archive
+(about 10 s) and never reuse another archive's reviews; like every cache of the course it is
+read through :func:`utils.data.cache.read`, which checks its digest and its consistency.
 """
 
 from __future__ import annotations
@@ -22,8 +24,6 @@ import gzip
 import hashlib
 import re
 import tarfile
-import warnings
-import zipfile
 import zlib
 from pathlib import Path
 
@@ -118,29 +118,6 @@ def read_unlabelled_archive(archive: Path, expected: int | None = None) -> list[
     return [found[i] for i in range(expected)]
 
 
-def _encode(texts: list[str]) -> dict[str, np.ndarray]:
-    encoded = [text.encode("utf-8") for text in texts]
-    return {
-        "text_bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8),
-        "lengths": np.array([len(b) for b in encoded], dtype=np.int64),
-    }
-
-
-def _decode(arrays: dict[str, np.ndarray], expected: int) -> list[str] | None:
-    """The texts of a cache, or None when its arrays do not add up."""
-    data, lengths = arrays.get("text_bytes"), arrays.get("lengths")
-    if data is None or lengths is None or data.dtype != np.uint8 or lengths.ndim != 1:
-        return None
-    if len(lengths) != expected or lengths.min(initial=0) < 0 or lengths.sum() != len(data):
-        return None
-    raw = data.tobytes()
-    bounds = np.concatenate(([0], np.cumsum(lengths)))
-    try:
-        return [raw[a:b].decode("utf-8") for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
-    except UnicodeDecodeError:
-        return None
-
-
 def _cache_path(archive: Path) -> Path:
     digest = hashlib.sha256()
     with open(archive, "rb") as handle:
@@ -150,25 +127,10 @@ def _cache_path(archive: Path) -> Path:
     return cache.cache_dir() / f"imdb-unsup-{key[:16]}.npz"
 
 
-def _read_cache(path: Path, expected: int) -> list[str] | None:
-    if not path.is_file():
-        return None
-    try:
-        with np.load(path, allow_pickle=False) as stored:
-            texts = _decode({name: stored[name] for name in stored.files}, expected)
-        reason = None if texts is not None else "its arrays do not add up"
-    except (OSError, ValueError, EOFError, KeyError, zlib.error, zipfile.BadZipFile) as error:
-        texts, reason = None, f"{type(error).__name__}: {error}"
-    if texts is not None:
-        return texts
-    warnings.warn(
-        f"Discarding the cache of unlabelled reviews {path}: it cannot be used ({reason}). "
-        "It is rebuilt from the archive now (about 10 s).",
-        cache.CacheWarning,
-        stacklevel=3,
-    )
-    path.unlink(missing_ok=True)
-    return None
+def _cache_problem(arrays: dict[str, np.ndarray], expected: int) -> str | None:
+    if "text_bytes" not in arrays or "lengths" not in arrays:
+        return "its arrays text_bytes and lengths are missing"
+    return cache.texts_problem(arrays["text_bytes"], arrays["lengths"], expected, "unlabelled")
 
 
 def load_imdb_unlabelled_texts() -> list[str]:
@@ -190,10 +152,15 @@ def load_imdb_unlabelled_texts() -> list[str]:
     archive = _archive()
     expected = UNLABELLED_REVIEWS
     path = _cache_path(archive)
-    texts = _read_cache(path, expected)
-    if texts is None:
-        texts = read_unlabelled_archive(archive, expected)
-        cache.write(path, _encode(texts))
+    # Read like every cache of the course: its digest and its consistency are checked.
+    arrays = cache.read(
+        path, lambda found: _cache_problem(found, expected), "cache of unlabelled reviews"
+    )
+    if arrays is not None:
+        return cache.decode_texts(arrays["text_bytes"], arrays["lengths"])
+    texts = read_unlabelled_archive(archive, expected)
+    text_bytes, lengths = cache.encode_texts(texts)
+    cache.write(path, {"text_bytes": text_bytes, "lengths": lengths}, "cache of unlabelled reviews")
     return texts
 
 
