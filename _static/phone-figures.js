@@ -1,50 +1,44 @@
 /*
- * On a phone, figures use the whole width of the screen.
+ * Figures keep readable text on a phone.
  *
- * The course's figures are drawn about 700 px wide (utils/plots.py), with text of 12.5 pt,
- * 17 px. In the article of a 390 px phone, 343 px wide, less inside a solution drop-down,
- * they would show at half their size or less, their text below 9 px. Below PHONE_MAX_PX,
- * a figure wider than its box is shown edge to edge instead, as wide as the screen (never
- * wider than its own size), wherever it sits: about 0.53 of its size, text about 9.3 px.
+ * The course's figures are drawn about 700 px wide with text of at least 10 pt, 14 px
+ * (utils/plots.py). The theme shrinks an image to its box: on a 390 px phone that is half
+ * its size or less, and the heatmaps' numbers ended up about 6 px tall. Here a figure is
+ * never shown below MIN_SCALE of its size (its text stays >= 9 px); a figure that is then
+ * wider than its box scrolls sideways inside it, and scroll-cues.js gives that box its cue.
+ * On a wide screen the figure fits its box at 0.9 or more of its size and nothing changes.
  * The layout is redone when the article changes size (a turned phone, a drop-down opened).
  */
 (function () {
   "use strict";
 
-  const PHONE_MAX_PX = 575;
+  const MIN_SCALE = 0.65;
 
   function layOut() {
     const article = document.querySelector("article.bd-article");
     if (!article) {
       return;
     }
-    const screen = document.documentElement.clientWidth;
-    article.querySelectorAll(".course-lets-figures-out").forEach((box) => {
-      box.classList.remove("course-lets-figures-out");
-    });
+    let changed = false;
     article.querySelectorAll("div.cell_output > img").forEach((img) => {
-      img.classList.remove("course-edge-to-edge");
-      img.style.width = "";
-      img.style.marginLeft = "";
-      const box = img.parentElement.getBoundingClientRect();
-      if (window.innerWidth > PHONE_MAX_PX || box.width === 0 || !img.naturalWidth) {
-        return; // a wide screen, a closed drop-down, or not loaded yet
+      const box = img.parentElement;
+      if (!img.naturalWidth || box.clientWidth === 0) {
+        return; // not loaded yet, or in a closed drop-down
       }
-      if (img.naturalWidth <= box.width) {
-        return;
+      const smallest = Math.ceil(img.naturalWidth * MIN_SCALE);
+      const scrolls = smallest > box.clientWidth;
+      if (box.classList.contains("course-wide-figure") !== scrolls) {
+        changed = true;
       }
-      const width = Math.min(screen, img.naturalWidth);
-      img.classList.add("course-edge-to-edge");
-      img.style.width = `${width}px`;
-      img.style.marginLeft = `${(screen - width) / 2 - box.left}px`;
-      // Boxes that clip what sticks out of them (the theme's admonitions, which hold the
-      // solution drop-downs) let the figure out.
-      for (let box = img.parentElement; box && box !== article; box = box.parentElement) {
-        if (getComputedStyle(box).overflowX !== "visible") {
-          box.classList.add("course-lets-figures-out");
-        }
-      }
+      img.style.minWidth = scrolls ? `${smallest}px` : "";
+      img.style.maxWidth = scrolls ? "none" : "";
+      box.classList.toggle("course-wide-figure", scrolls);
     });
+    // A box that starts or stops scrolling does not change the article's size, which is what
+    // scroll-cues.js watches.
+    if (changed && window.courseScrollCues) {
+      window.courseScrollCues.schedule();
+    }
   }
 
   let pending = false;
@@ -66,6 +60,7 @@
     }
     window.addEventListener("resize", schedule);
     window.addEventListener("load", schedule);
+    document.addEventListener("toggle", schedule, true);
     document.querySelectorAll("article div.cell_output > img").forEach((img) => {
       img.addEventListener("load", schedule);
     });

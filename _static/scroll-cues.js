@@ -123,6 +123,9 @@
     }
   }
 
+  // phone-figures.js asks for a scan when it lets a figure scroll.
+  window.courseScrollCues = { schedule: scheduleScan };
+
   function setup() {
     scan();
     const article = document.querySelector("article.bd-article");

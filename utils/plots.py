@@ -1,54 +1,23 @@
 """Plotting helpers shared by the notebooks. Every figure has a title and labelled axes.
 
-Figures are drawn at the size the book shows them on a 1280 px screen: a full-width figure is
-``FULL_WIDTH`` inches wide, about 700 px at 100 dpi, the width of the article. On a 390 px
-phone the book shows it about 375 px wide (edge to edge), at 0.53 of its size, so its text
-shrinks by the same factor. Text of ``MIN_FONT_PT`` points, 17.4 px at 100 dpi, is still
-9.2 px there (and 17 px on a 1280 px screen); 10 pt text would be 7.4 px on the phone.
-
-Importing this module makes ``COURSE_STYLE`` matplotlib's default, so that figures the
-notebooks draw with plain matplotlib get the same fonts; every function here also draws under
-it, whatever the defaults are then.
+Figures are drawn at the size the book shows them: a full-width figure is ``FULL_WIDTH``
+inches wide (about 700 px at 100 dpi, the width of the article at a 1280 px page), so that
+text drawn at ``MIN_FONT_PT`` or more stays readable without scaling. On a phone the book shows
+a figure at 0.65 of its size or more (_static/phone-figures.js), scrolling sideways if it must,
+so that this text is still 9 px tall there (tests/test_book.py measures it on every page).
 """
 
 from __future__ import annotations
 
-import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 
 FULL_WIDTH = 7.0  # inches: the article's width at 100 dpi
-MIN_FONT_PT = 12.5  # the smallest text of any figure, in points (module docstring: why)
-TITLE_FONT_PT = 14.0
-COURSE_STYLE = {
-    "font.size": MIN_FONT_PT,
-    "axes.titlesize": TITLE_FONT_PT,
-    "axes.labelsize": MIN_FONT_PT,
-    "xtick.labelsize": MIN_FONT_PT,
-    "ytick.labelsize": MIN_FONT_PT,
-    "legend.fontsize": MIN_FONT_PT,
-    "legend.title_fontsize": MIN_FONT_PT,
-    "figure.titlesize": TITLE_FONT_PT,
-}
-matplotlib.rcParams.update(COURSE_STYLE)
-
-
-def _course_style(function):
-    """Run a plotting function under ``COURSE_STYLE`` (fonts are fixed when text is created)."""
-    import functools
-
-    @functools.wraps(function)
-    def draw(*args, **kwargs):
-        with plt.rc_context(COURSE_STYLE):
-            return function(*args, **kwargs)
-
-    return draw
-
+MIN_FONT_PT = 10.0  # the smallest text of any figure (tests/test_figures.py checks it)
 
 # ------------------------------------------------------------ chapter 1: attention
 
 
-@_course_style
 def plot_attention_weights(
     ax: plt.Axes, weights: np.ndarray, tokens: list[str], title: str
 ) -> None:
@@ -64,12 +33,9 @@ def plot_attention_weights(
     weights = np.asarray(weights)
     image = ax.imshow(weights, cmap="viridis")
     colorbar = ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    colorbar.set_label("attention weight")
-    # Upright labels of many tokens would overlap their neighbours at the course's font size.
-    if weights.shape[1] > 5:
-        ax.set_xticks(range(weights.shape[1]), tokens[: weights.shape[1]], rotation=90)
-    else:
-        ax.set_xticks(range(weights.shape[1]), tokens[: weights.shape[1]], rotation=60, ha="right")
+    colorbar.set_label("attention weight", fontsize=10)
+    colorbar.ax.tick_params(labelsize=10)
+    ax.set_xticks(range(weights.shape[1]), tokens[: weights.shape[1]], rotation=60, ha="right")
     ax.set_yticks(range(weights.shape[0]), tokens[: weights.shape[0]])
     ax.set_xlabel("key token")
     ax.set_ylabel("query token")
@@ -80,10 +46,9 @@ def plot_attention_weights(
         middle = (weights.min() + weights.max()) / 2
         for (row, column), value in np.ndenumerate(weights):
             color = "black" if value > middle else "white"
-            ax.text(column, row, f"{value:.3f}", ha="center", va="center", color=color)
+            ax.text(column, row, f"{value:.3f}", ha="center", va="center", color=color, fontsize=10)
 
 
-@_course_style
 def plot_attention_heads(weights: np.ndarray, tokens: list[str], title: str) -> plt.Figure:
     """One heatmap per attention head, two per row.
 
@@ -115,9 +80,9 @@ def plot_attention_heads(weights: np.ndarray, tokens: list[str], title: str) -> 
 
 
 def _node(ax: plt.Axes, xy: tuple[float, float], label: str, color: str) -> None:
-    circle = plt.Circle(xy, 0.35, facecolor=color, edgecolor="black", linewidth=1.2, zorder=3)
+    circle = plt.Circle(xy, 0.3, facecolor=color, edgecolor="black", linewidth=1.2, zorder=3)
     ax.add_patch(circle)
-    ax.text(*xy, label, ha="center", va="center", fontsize=MIN_FONT_PT, zorder=4)
+    ax.text(*xy, label, ha="center", va="center", fontsize=12, zorder=4)
 
 
 def _edge(
@@ -136,10 +101,9 @@ def _edge(
     )
     if label:
         middle = ((start[0] + end[0]) / 2 + offset[0], (start[1] + end[1]) / 2 + offset[1])
-        ax.text(*middle, label, ha="left", va="center", fontsize=MIN_FONT_PT, color="#1f5fa8")
+        ax.text(*middle, label, ha="left", va="center", fontsize=11, color="#1f5fa8")
 
 
-@_course_style
 def plot_unrolled_rnn(
     n_steps: int = 3,
     output: str = "every",
@@ -180,7 +144,7 @@ def plot_unrolled_rnn(
         _edge(ax, (t, 0), (t, 1), "U")
         _edge(ax, (t - 1, 1), (t, 1), "W", offset=(-0.08, 0.14))
         if tokens is not None:
-            ax.text(t, -0.55, f'"{tokens[t - 1]}"', ha="center", va="center")
+            ax.text(t, -0.55, f'"{tokens[t - 1]}"', ha="center", va="center", fontsize=10)
         if output == "every" or t == last:
             _node(ax, (t, 2), rf"$o^{{({t})}}$", "#f8dcc0")
             _edge(ax, (t, 1), (t, 2), "V")
@@ -207,7 +171,6 @@ def plot_unrolled_rnn(
     return ax
 
 
-@_course_style
 def plot_hidden_states(
     ht: np.ndarray, tokens: list[str], title: str = "Hidden states of the RNN", ax=None
 ) -> plt.Axes:
@@ -220,14 +183,13 @@ def plot_hidden_states(
     image = ax.imshow(ht.T, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
     for (unit, step), value in np.ndenumerate(ht.T):
         color = "white" if abs(value) > 0.6 else "black"
-        ax.text(step, unit, f"{value:.2f}", ha="center", va="center", color=color)
-    ax.set_xticks(range(len(tokens)), [f"{t}\nt={i + 1}" for i, t in enumerate(tokens)])
+        ax.text(step, unit, f"{value:.2f}", ha="center", va="center", fontsize=10, color=color)
+    ax.set_xticks(range(len(tokens)), [f"{t}\n(t={i + 1})" for i, t in enumerate(tokens)])
     ax.set_yticks(range(ht.shape[1]), [f"unit {k + 1}" for k in range(ht.shape[1])])
     ax.set_xlabel("token (time step)")
     ax.set_ylabel("hidden unit")
     ax.set_title(title)
-    # A narrow colour bar leaves the columns room for their words and numbers.
-    ax.figure.colorbar(image, ax=ax, label=r"$h_t$ (tanh, in $[-1, 1]$)", fraction=0.05, pad=0.02)
+    ax.figure.colorbar(image, ax=ax, label=r"$h_t$ (tanh, in $[-1, 1]$)")
     return ax
 
 
@@ -239,13 +201,13 @@ def _box(ax: plt.Axes, xy: tuple[float, float], label: str, color: str, width: f
             (x - width / 2, y - 0.35), width, 0.7, facecolor=color, edgecolor="black", zorder=3
         )
     )
-    ax.text(x, y, label, ha="center", va="center", fontsize=MIN_FONT_PT, zorder=4)
+    ax.text(x, y, label, ha="center", va="center", fontsize=12, zorder=4)
 
 
 def _operation(ax: plt.Axes, xy: tuple[float, float], symbol: str) -> None:
     """A pointwise operation (product or sum) drawn as a small circle."""
     ax.add_patch(plt.Circle(xy, 0.28, facecolor="#fff3c4", edgecolor="black", zorder=3))
-    ax.text(*xy, symbol, ha="center", va="center", fontsize=TITLE_FONT_PT, zorder=4)
+    ax.text(*xy, symbol, ha="center", va="center", fontsize=13, zorder=4)
 
 
 def _arrow(ax: plt.Axes, points: list[tuple[float, float]], shrink: float = 0.0) -> None:
@@ -261,7 +223,6 @@ def _arrow(ax: plt.Axes, points: list[tuple[float, float]], shrink: float = 0.0)
     )
 
 
-@_course_style
 def plot_lstm_cell(title: str | None = None, ax: plt.Axes | None = None) -> plt.Axes:
     """Draw one step of an LSTM cell with a forget gate (Gers et al. 2000).
 
@@ -287,8 +248,8 @@ def plot_lstm_cell(title: str | None = None, ax: plt.Axes | None = None) -> plt.
     _arrow(ax, [(0.2, cell_y), (forget_x, cell_y)], shrink=8)
     _arrow(ax, [(forget_x, cell_y), (add_x, cell_y)], shrink=8)
     _arrow(ax, [(add_x, cell_y), (11.8, cell_y)])
-    ax.text(0.2, cell_y + 0.3, r"$c^{(t-1)}$", ha="left", va="bottom")
-    ax.text(11.8, cell_y + 0.3, r"$c^{(t)}$", ha="right", va="bottom")
+    ax.text(0.2, cell_y + 0.3, r"$c^{(t-1)}$", ha="left", va="bottom", fontsize=12)
+    ax.text(11.8, cell_y + 0.3, r"$c^{(t)}$", ha="right", va="bottom", fontsize=12)
     # h^(t-1) and x^(t) join on a bus that feeds the four gate layers.
     gates = [
         (forget_x, r"$\sigma$", "f"),
@@ -297,13 +258,13 @@ def plot_lstm_cell(title: str | None = None, ax: plt.Axes | None = None) -> plt.
         (7.2, r"$\sigma$", "o"),
     ]
     ax.plot([0.2, gates[-1][0]], [bus_y, bus_y], color="black", lw=1.3, zorder=1)
-    ax.text(0.2, bus_y - 0.2, r"$h^{(t-1)}$", ha="left", va="top")
+    ax.text(0.2, bus_y - 0.2, r"$h^{(t-1)}$", ha="left", va="top", fontsize=12)
     ax.plot([2.0, 2.0], [-0.2, bus_y], color="black", lw=1.3, zorder=1)
-    ax.text(2.15, -0.05, r"$x^{(t)}$", ha="left", va="center")
+    ax.text(2.15, -0.05, r"$x^{(t)}$", ha="left", va="center", fontsize=12)
     for x, activation, name in gates:
         _arrow(ax, [(x, bus_y), (x, gate_y - 0.35)])
         _box(ax, (x, gate_y), activation, "#cfe0f5" if name != r"\tilde{c}" else "#f8dcc0")
-        ax.text(x + 0.12, bus_y + 0.42, rf"${name}$", ha="left", va="center")
+        ax.text(x + 0.12, bus_y + 0.42, rf"${name}$", ha="left", va="center", fontsize=12)
     # Forget: f * c^(t-1).
     _operation(ax, (forget_x, cell_y), r"$\times$")
     _arrow(ax, [(forget_x, gate_y + 0.35), (forget_x, cell_y)], shrink=8)
@@ -321,15 +282,15 @@ def plot_lstm_cell(title: str | None = None, ax: plt.Axes | None = None) -> plt.
             (out_x - 0.5, 3.6), 1.0, 0.6, facecolor="#f8dcc0", edgecolor="black", zorder=3
         )
     )
-    ax.text(out_x, 3.9, r"$\tanh$", ha="center", va="center", zorder=4)
+    ax.text(out_x, 3.9, r"$\tanh$", ha="center", va="center", fontsize=12, zorder=4)
     _arrow(ax, [(out_x, cell_y), (out_x, 4.2)])
     _operation(ax, output_product, r"$\times$")
     _arrow(ax, [(out_x, 3.6), output_product], shrink=8)
     _arrow(ax, [(7.2 + 0.55, gate_y), output_product], shrink=8)
     _arrow(ax, [output_product, (out_x, bus_y), (11.8, bus_y)])
-    ax.text(11.8, bus_y - 0.2, r"$h^{(t)}$", ha="right", va="top")
+    ax.text(11.8, bus_y - 0.2, r"$h^{(t)}$", ha="right", va="top", fontsize=12)
     _arrow(ax, [(out_x, bus_y), (9.8, bus_y), (9.8, 6.6)])
-    ax.text(9.95, 6.45, r"$h^{(t)}$ (output)", ha="left", va="center")
+    ax.text(9.95, 6.45, r"$h^{(t)}$ (output)", ha="left", va="center", fontsize=12)
     ax.text(
         6.0,
         -0.7,
@@ -338,6 +299,7 @@ def plot_lstm_cell(title: str | None = None, ax: plt.Axes | None = None) -> plt.
         r"  $\times$, $+$: elementwise",
         ha="center",
         va="top",
+        fontsize=10,
         linespacing=1.6,
     )
     ax.set_xlim(0, 12)
@@ -351,7 +313,6 @@ def plot_lstm_cell(title: str | None = None, ax: plt.Axes | None = None) -> plt.
 # ---------------------------------------------------------------- chapter 3: IMDB
 
 
-@_course_style
 def plot_history(history, title: str):
     """Plot loss and accuracy per epoch, training against validation, side by side.
 
@@ -390,7 +351,7 @@ def plot_training_curves(history, title: str, best_epoch: int | None = None):
     """Loss and accuracy per epoch, training against validation, at the size they are shown.
 
     Drawn 7 x 2.8 inches at 100 dpi (a full-width figure on a 1280 px page) with fonts of
-    at least ``MIN_FONT_PT``, so that the smallest text stays readable, on a phone too.
+    at least 10 pt, so that the smallest text stays readable.
 
     Args:
         history: a ``keras.callbacks.History`` or its ``.history`` dict, with lists
@@ -409,7 +370,7 @@ def plot_training_curves(history, title: str, best_epoch: int | None = None):
     if "loss" not in logs or "accuracy" not in logs:
         raise ValueError(f"history needs 'loss' and 'accuracy' lists, got keys {sorted(logs)}")
     epochs = np.arange(1, len(logs["loss"]) + 1)
-    with plt.rc_context(COURSE_STYLE):
+    with plt.rc_context({"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 10}):
         fig, axes = plt.subplots(1, 2, figsize=(7, 2.8), dpi=100)
         for ax, metric, label in (
             (axes[0], "loss", "binary cross-entropy"),
@@ -428,7 +389,7 @@ def plot_training_curves(history, title: str, best_epoch: int | None = None):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
             ax.legend()
-        fig.suptitle(title)
+        fig.suptitle(title, fontsize=11)
         fig.tight_layout()
     return fig
 
@@ -451,11 +412,11 @@ def plot_attended_words(
         top: how many tokens to show per panel, most attended first.
 
     Returns:
-        The figure, 7 inches wide, fonts of at least ``MIN_FONT_PT``.
+        The figure, 7 inches wide, fonts of at least 10 pt.
     """
     if not reviews:
         raise ValueError("plot_attended_words needs at least one (words, received, title).")
-    with plt.rc_context(COURSE_STYLE):
+    with plt.rc_context({"font.size": 10, "axes.titlesize": 11}):
         fig, axes = plt.subplots(1, len(reviews), figsize=(7, 0.3 * top + 1.2), dpi=100)
         for ax, (words, received, title) in zip(np.atleast_1d(axes), reviews, strict=True):
             received = np.asarray(received, dtype=float)
@@ -492,7 +453,7 @@ def plot_cost(lengths, seconds: dict[str, list[float]], title: str) -> plt.Figur
         of the first model (cost proportional to n and to n squared).
     """
     lengths = np.asarray(lengths, dtype=float)
-    with plt.rc_context(COURSE_STYLE):
+    with plt.rc_context({"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 10}):
         fig, ax = plt.subplots(figsize=(7, 3.2), dpi=100)
         for name, values in seconds.items():
             if len(values) != len(lengths):
