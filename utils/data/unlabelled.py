@@ -20,11 +20,9 @@ read through :func:`utils.data.cache.read`, which checks its digest and its cons
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import re
 import tarfile
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -59,47 +57,47 @@ def read_unlabelled_archive(archive: Path, expected: int | None = None) -> list[
     refuse = imdb_archive._refuse
     found: dict[int, str] = {}
     names: set[str] = set()
+    unpacked = imdb_archive.tar_bytes(archive)
     try:
-        with open(archive, "rb") as raw, gzip.GzipFile(fileobj=raw) as stream:
-            with tarfile.open(fileobj=stream, mode="r:") as tar:
-                for member in tar:
-                    imdb_archive._check_member(archive, member)
-                    if member.name in names:
-                        raise refuse(archive, f"member {member.name!r} appears twice")
-                    names.add(member.name)
-                    match = _UNSUP_PATH.match(member.name)
-                    if not match or not member.isfile():
-                        continue
-                    review_id, rating = int(match.group(1)), int(match.group(2))
-                    if rating != 0:
-                        raise refuse(
-                            archive,
-                            f"unlabelled review {member.name!r} has the rating {rating}; "
-                            "unlabelled reviews are named <id>_0.txt",
-                        )
-                    if review_id in found:
-                        raise refuse(
-                            archive, f"member {member.name!r} repeats unlabelled review {review_id}"
-                        )
-                    if member.size > imdb_archive.MAX_REVIEW_BYTES:
-                        raise refuse(
-                            archive,
-                            f"review {member.name!r} is {member.size:,} bytes (the bound is "
-                            f"{imdb_archive.MAX_REVIEW_BYTES:,})",
-                        )
-                    handle = tar.extractfile(member)
-                    assert handle is not None  # a regular file always has contents
-                    try:
-                        found[review_id] = handle.read().decode("utf-8")
-                    except UnicodeDecodeError as error:
-                        raise refuse(
-                            archive, f"review {member.name!r} is not valid UTF-8 ({error})"
-                        ) from error
-                end = tar.offset
-            imdb_archive._check_end(archive, stream, end)
+        with imdb_archive.open_tar(archive, unpacked) as tar:
+            for member in tar:
+                imdb_archive._check_member(archive, member)
+                if member.name in names:
+                    raise refuse(archive, f"member {member.name!r} appears twice")
+                names.add(member.name)
+                match = _UNSUP_PATH.match(member.name)
+                if not match or not member.isfile():
+                    continue
+                review_id, rating = int(match.group(1)), int(match.group(2))
+                if rating != 0:
+                    raise refuse(
+                        archive,
+                        f"unlabelled review {member.name!r} has the rating {rating}; "
+                        "unlabelled reviews are named <id>_0.txt",
+                    )
+                if review_id in found:
+                    raise refuse(
+                        archive, f"member {member.name!r} repeats unlabelled review {review_id}"
+                    )
+                if member.size > imdb_archive.MAX_REVIEW_BYTES:
+                    raise refuse(
+                        archive,
+                        f"review {member.name!r} is {member.size:,} bytes (the bound is "
+                        f"{imdb_archive.MAX_REVIEW_BYTES:,})",
+                    )
+                handle = tar.extractfile(member)
+                assert handle is not None  # a regular file always has contents
+                try:
+                    found[review_id] = handle.read().decode("utf-8")
+                except UnicodeDecodeError as error:
+                    raise refuse(
+                        archive, f"review {member.name!r} is not valid UTF-8 ({error})"
+                    ) from error
+            end = tar.offset
+        imdb_archive.check_end(archive, unpacked, end)
     except DataError:
         raise
-    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+    except (tarfile.TarError, OSError) as error:
         raise refuse(
             archive, f"it is truncated or corrupt ({type(error).__name__}: {error})"
         ) from error
