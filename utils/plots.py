@@ -2,7 +2,9 @@
 
 Figures are drawn at the size the book shows them: a full-width figure is ``FULL_WIDTH``
 inches wide (about 700 px at 100 dpi, the width of the article at a 1280 px page), so that
-text drawn at 10 pt or more stays readable without scaling.
+text drawn at ``MIN_FONT_PT`` or more stays readable without scaling. On a phone the book shows
+a figure at 0.65 of its size or more (_static/phone-figures.js), scrolling sideways if it must,
+so that this text is still 9 px tall there (tests/test_book.py measures it on every page).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 FULL_WIDTH = 7.0  # inches: the article's width at 100 dpi
+MIN_FONT_PT = 10.0  # the smallest text of any figure (tests/test_figures.py checks it)
 
 # ------------------------------------------------------------ chapter 1: attention
 
