@@ -20,7 +20,6 @@ import shutil
 import subprocess
 import sys
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,8 +90,9 @@ def pytest_configure(config):
 
 
 # Files whose tests are long but whose module-scoped fixtures are cheap (a browser, a local
-# server; the book itself is built once per session): their tests are dealt round-robin into
-# this many groups, so that both workers share them.
+# server; the book itself is built once per session): their tests are split into groups (see
+# `group`), the ones without parameters dealt round-robin into this many, so that both
+# workers share them.
 SPLIT = {"test_book.py": 4}
 
 
@@ -110,11 +110,14 @@ def group(nodeid: str, index: int) -> str:
         kind = "student" if "student" in function else "solution"
         return f"notebook-{notebook.rstrip(']')}-{kind}"
     if file in SPLIT:
-        # A page's tests share one visit (test_book.py's `visit`), so they go together: by the
-        # first page in the parameters, else round-robin.
-        page = notebook.rstrip("]").split("-")[0]
-        key = zlib.crc32(page.encode()) if page else index
-        return f"{file}-part-{key % SPLIT[file]}"
+        # The tests of one page at one width share one visit (test_book.py's `visit`), so
+        # they go together, one group per page and width: a worker that is free takes the next
+        # page, which balances the two workers (four groups of pages by hash did not: the
+        # slowest pages fell into one). Tests without a page are dealt round-robin.
+        parameters = notebook.rstrip("]")
+        if parameters:
+            return f"{file}-{parameters}"
+        return f"{file}-part-{index % SPLIT[file]}"
     return file
 
 
