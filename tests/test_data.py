@@ -454,7 +454,7 @@ def test_imdb_padding_matches_keras(imdb_cache):
 
 @pytest.fixture(scope="module")
 def imdb_texts(imdb_cache):
-    """load_imdb_texts() once for the module (about 10 s from the archive, 0.5 s cached)."""
+    """load_imdb_texts() once for the module (about 7 s from the archive, 0.5 s cached)."""
     return data.load_imdb_texts()
 
 

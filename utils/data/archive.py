@@ -7,9 +7,10 @@ end-of-archive blocks, and the reviews must be exactly the ones the dataset prom
 each with its movie in the folder's URL file.
 
 The tar stream (214 MB for the official archive) is unpacked in memory in one go and then
-read by ``tarfile``: reading the tar members through ``gzip.GzipFile`` took 10.5 s on this
-course's 2-core machine, mostly in many small reads and seeks of the gzip layer; unpacking
-first and reading from memory takes about 5 s, with the same checks.
+read by ``tarfile``: reading the tar members through ``gzip.GzipFile`` took 9.3-10.1 s on
+this course's 2-core machine, much of it in many small reads and seeks of the gzip layer;
+unpacking first and reading from memory takes 6.5 s, with the same checks
+(``read_imdb_archive`` timed twice each, one process, nothing else running).
 
 Every member must be one the dataset has: a review (``aclImdb/{train,test}/{pos,neg}/``
 ``<id>_<rating>.txt``, ``aclImdb/train/unsup/<id>_<rating>.txt``), a URL file

@@ -14,7 +14,7 @@ space, so both forms tokenise alike except where a stripped break glued two word
 The texts are cached in ``$COURSE_CACHE_DIR`` (see :func:`utils.data.cache.cache_dir`) as one
 UTF-8 byte array and the length of each review (:func:`utils.data.cache.encode_texts`, as the
 labelled texts are), keyed on the archive's SHA-256, so that later loads skip the 84 MB archive
-(about 10 s) and never reuse another archive's reviews; like every cache of the course it is
+(about 7 s) and never reuse another archive's reviews; like every cache of the course it is
 read through :func:`utils.data.cache.read`, which checks its digest and its consistency.
 """
 
