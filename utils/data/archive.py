@@ -274,6 +274,14 @@ def _read_review(
         raise _refuse(
             archive, f"member {name!r} repeats review {review_id} of {name.rsplit('/', 1)[0]}/"
         )
+    reviews[review_id] = review_text(archive, tar, member)
+
+
+def review_text(archive: Path, tar: tarfile.TarFile, member: tarfile.TarInfo) -> str:
+    """The text of the review ``member``: at most MAX_REVIEW_BYTES, valid UTF-8, else a
+    DataError naming ``archive`` and the member. Shared by the labelled and the unlabelled
+    reviews."""
+    name = member.name
     if member.size > MAX_REVIEW_BYTES:
         raise _refuse(
             archive,
@@ -283,7 +291,7 @@ def _read_review(
     handle = tar.extractfile(member)
     assert handle is not None  # a regular file always has contents
     try:
-        reviews[review_id] = handle.read().decode("utf-8")
+        return handle.read().decode("utf-8")
     except UnicodeDecodeError as error:
         raise _refuse(archive, f"review {name!r} is not valid UTF-8 ({error})") from error
 

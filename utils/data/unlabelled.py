@@ -79,20 +79,7 @@ def read_unlabelled_archive(archive: Path, expected: int | None = None) -> list[
                     raise refuse(
                         archive, f"member {member.name!r} repeats unlabelled review {review_id}"
                     )
-                if member.size > imdb_archive.MAX_REVIEW_BYTES:
-                    raise refuse(
-                        archive,
-                        f"review {member.name!r} is {member.size:,} bytes (the bound is "
-                        f"{imdb_archive.MAX_REVIEW_BYTES:,})",
-                    )
-                handle = tar.extractfile(member)
-                assert handle is not None  # a regular file always has contents
-                try:
-                    found[review_id] = handle.read().decode("utf-8")
-                except UnicodeDecodeError as error:
-                    raise refuse(
-                        archive, f"review {member.name!r} is not valid UTF-8 ({error})"
-                    ) from error
+                found[review_id] = imdb_archive.review_text(archive, tar, member)
             end = tar.offset
         imdb_archive.check_end(archive, unpacked, end)
     except DataError:
