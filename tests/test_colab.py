@@ -24,7 +24,7 @@ def _copy_outside(workdir: Path) -> Path:
     """Copy NOTEBOOK into ``workdir`` (outside the repository) and return the copy's path."""
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     first = next(cell for cell in notebook.cells if cell.cell_type == "code")
-    assert first.source == chapters.setup_cell(ROOT), (
+    assert first.source == chapters.setup_cell(ROOT, notebook), (
         f"{NOTEBOOK.name}: the setup cell is not the one utils.notebook_setup writes: "
         "run `make chapters`"
     )
@@ -224,13 +224,14 @@ def test_setup_cell_clones_the_url_it_is_given():
     assert source.count(url) == 1
 
 
-def test_setup_cell_is_as_ruff_writes_it(tmp_path):
+@pytest.mark.parametrize("packages", [(), ("gensim==4.4.0",)])
+def test_setup_cell_is_as_ruff_writes_it(tmp_path, packages):
     # `make lint` runs ruff over the notebooks, so the generated cell must pass unchanged.
     ruff = Path(sys.executable).parent / "ruff"
     if not ruff.exists():
         pytest.skip("ruff is not installed next to this Python (.venv has it)")
     cell = tmp_path / "cell.py"
-    cell.write_text(setup_cell_source("https://github.com/someone/course") + "\n")
+    cell.write_text(setup_cell_source("https://github.com/someone/course", packages) + "\n")
     config = ["--config", str(ROOT / "ruff.toml")]
     check = subprocess.run([ruff, "check", *config, cell], capture_output=True, text=True)
     assert check.returncode == 0, check.stdout
@@ -253,3 +254,32 @@ def test_setup_cell_is_as_ruff_writes_it(tmp_path):
 def test_setup_cell_rejects_what_is_not_an_https_repository_url(url):
     with pytest.raises(ValueError, match=r"repository\.url in _config\.yml must be the https URL"):
         setup_cell_source(url)
+
+
+def test_setup_cell_installs_what_the_notebook_needs_at_the_pinned_version():
+    source = setup_cell_source("https://github.com/someone/course", ["gensim==4.4.0"])
+    assert 'wanted = {"gensim": "gensim==4.4.0"}' in source
+    assert "missing += [spec for module, spec in wanted.items()" in source
+    # A notebook without packages of its own gets the cell every notebook had before.
+    assert "wanted" not in setup_cell_source("https://github.com/someone/course")
+    for bad in ("gensim>=4", "gensim; rm -rf /", "", 4):
+        with pytest.raises(ValueError, match="is not a requirement of the form name"):
+            setup_cell_source("https://github.com/someone/course", [bad])
+    with pytest.raises(ValueError, match="must be a list of requirements"):
+        setup_cell_source("https://github.com/someone/course", "gensim")
+
+
+def test_every_package_a_setup_cell_installs_is_pinned_as_in_requirements():
+    pins = dict(
+        line.split("==", 1)
+        for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        if "==" in line and not line.startswith("#")
+    )
+    found = 0
+    for path in sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        for spec in chapters.colab_packages(notebook):
+            name, _, version = spec.partition("==")
+            assert version == pins[name], f"{path.name}: {spec}, requirements.txt: {pins[name]}"
+            found += 1
+    assert found, "chapter 6 installs gensim in Colab"

@@ -49,8 +49,9 @@ def test_student_chapter_has_stubs_not_solutions(path):
 
 @pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
 def test_first_code_cell_is_the_setup_cell(path):
-    first = next(cell for cell in _read(path).cells if cell.cell_type == "code")
-    assert first.source == chapters.setup_cell(ROOT), (
+    notebook = _read(path)
+    first = next(cell for cell in notebook.cells if cell.cell_type == "code")
+    assert first.source == chapters.setup_cell(ROOT, notebook), (
         "the first code cell must be utils.chapters.setup_cell() "
         "(the repository URL comes from _config.yml)"
     )

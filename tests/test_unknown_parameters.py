@@ -122,6 +122,7 @@ def test_papermill_run_with_known_names_or_none_runs(tmp_path):
     [
         ("solutions/03_imdb.ipynb", "epoch_scale", "epochs_scale"),
         ("solutions/05_transformer.ipynb", "max_epoch", "max_epochs"),
+        ("solutions/06_unlabelled.ipynb", "pretrain_epoch", "pretrain_epochs"),
     ],
 )
 def test_a_misspelt_parameter_stops_the_run_before_any_work(run_notebook, notebook, typo, known):

@@ -279,7 +279,7 @@ def update_solution(
     if not code:
         raise GeneratorError(f"{name}: has no code cell for the setup cell.")
     setup = next((cell for cell in code if SETUP_TAG in _tags(cell)), code[0])
-    setup.source = setup_cell_source(repo_url)
+    setup.source = setup_cell_source(repo_url, colab_packages(notebook))
     tags = _tags(setup)
     _set_tags(setup, tags + [tag for tag in (SETUP_TAG, "hide-input") if tag not in tags])
 
@@ -648,9 +648,24 @@ def repository_url(root: Path = ROOT) -> str:
     return url.strip()
 
 
-def setup_cell(root: Path = ROOT) -> str:
-    """The source every notebook's first code cell must have."""
-    return setup_cell_source(repository_url(root))
+def colab_packages(notebook: nbformat.NotebookNode) -> list[str]:
+    """What a notebook's setup cell installs in Colab beyond the base packages.
+
+    Its metadata ``course.colab_packages``: pip requirements, such as ``["gensim==4.4.0"]``.
+    """
+    packages = notebook.metadata.get("course", {}).get("colab_packages", [])
+    if not isinstance(packages, list):
+        raise GeneratorError(
+            f"course.colab_packages must be a list of requirements, got {packages!r}."
+        )
+    return packages
+
+
+def setup_cell(root: Path = ROOT, notebook: nbformat.NotebookNode | None = None) -> str:
+    """The source the first code cell of ``notebook`` (by default: any without extra
+    packages) must have."""
+    packages = colab_packages(notebook) if notebook is not None else []
+    return setup_cell_source(repository_url(root), packages)
 
 
 def _read(path: Path) -> nbformat.NotebookNode:

@@ -7,10 +7,17 @@ student notebook from `repository.url` in `_config.yml`, so the URL is set in on
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
-# The placeholder `setup_cell_source` replaces; SETUP_CELL is not a format string, so the
+# The placeholders `setup_cell_source` replaces; SETUP_CELL is not a format string, so the
 # cell's own f-strings keep their single braces.
 URL_PLACEHOLDER = "{repo_url}"
+# The line that lists what every notebook needs and Colab's image lacks (rdata reads the uuml
+# weights); a notebook that needs more gets its own lines after it (`setup_cell_source`).
+BASE_INSTALLS = (
+    '    missing = [name for name in ("rdata",) if importlib.util.find_spec(name) is None]'
+)
+_REQUIREMENT = re.compile(r"([A-Za-z][A-Za-z0-9_]*)(==[0-9][0-9A-Za-z.]*)?")
 
 # The cell runs before `utils` can be imported, so it is self-contained (standard library
 # only). It is written as `ruff format` would write it: `make lint` checks the notebooks.
@@ -90,15 +97,44 @@ sys.path.insert(0, str(root))"""
 _URL = re.compile(r"https://[^\s/\"'\\]+/[^\s\"'\\]+")
 
 
-def setup_cell_source(repo_url: str) -> str:
+def setup_cell_source(repo_url: str, packages: Sequence[str] = ()) -> str:
     """The source of every notebook's first code cell, cloning from ``repo_url``.
 
+    Args:
+        repo_url: the https URL of the course's repository.
+        packages: what this notebook needs beyond rdata and Colab's image,
+            as pip requirements ``name`` or ``name==version`` (the notebook's metadata
+            ``course.colab_packages``); the cell installs each whose module is missing.
+
     Raises:
-        ValueError: ``repo_url`` is not an https URL of a repository.
+        ValueError: ``repo_url`` is not an https URL of a repository, or a package is not a
+            plain requirement.
     """
     if not isinstance(repo_url, str) or not _URL.fullmatch(repo_url):
         raise ValueError(
             f"repository.url in _config.yml must be the https URL of the course's Git "
             f"repository, such as https://github.com/OWNER/REPOSITORY; got {repo_url!r}."
         )
-    return SETUP_CELL.replace(URL_PLACEHOLDER, repo_url)
+    if isinstance(packages, str):
+        raise ValueError(f"packages must be a list of requirements, got the string {packages!r}.")
+    wanted = {}
+    for spec in packages:
+        match = _REQUIREMENT.fullmatch(spec) if isinstance(spec, str) else None
+        if match is None:
+            raise ValueError(
+                f"course.colab_packages: {spec!r} is not a requirement of the form name or "
+                "name==version (a module name, such as gensim==4.4.0)."
+            )
+        wanted[match.group(1)] = spec
+    source = SETUP_CELL.replace(URL_PLACEHOLDER, repo_url)
+    if wanted:
+        literal = "{" + ", ".join(f'"{module}": "{spec}"' for module, spec in wanted.items()) + "}"
+        source = source.replace(
+            BASE_INSTALLS,
+            BASE_INSTALLS
+            + "\n    # This notebook's own: what pip installs for each module Colab's image lacks."
+            + f"\n    wanted = {literal}"
+            + "\n    missing += [spec for module, spec in wanted.items() "
+            + "if importlib.util.find_spec(module) is None]",
+        )
+    return source
