@@ -20,6 +20,7 @@ movies than the fitted ones, as the test reviews are.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -282,7 +283,15 @@ def predict_proba(
         x = features.vectorize(part)
         y = np.zeros(len(part))
     data = as_dataset(scale_columns(x, features.r), y, 1024)
-    return model.predict(data, verbose=0)[:, 0]
+    # Every new model traces its own predict function; after five, TensorFlow logs a note on
+    # "retracing" that says nothing about the results (chapter 6 predicts with one per seed).
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        return model.predict(data, verbose=0)[:, 0]
+    finally:
+        logger.setLevel(level)
 
 
 def evaluate(model: Any, features: NgramFeatures, part: Literal["val", "test"]) -> float:
