@@ -514,3 +514,23 @@ def test_the_stored_run_is_the_published_run_within_its_budget(root):
     )
     verdict = "reached." if chosen["test_accuracy"] >= 0.930 else "missed by"
     assert f"The target was 0.930: {verdict}" in text
+
+
+@pytest.mark.slow  # reads the whole archive
+@needs_data
+def test_the_unlabelled_reviews_are_about_other_movies_than_the_labelled_ones():
+    """What chapter 6 and load_imdb_unlabelled_texts say of the archive's movie lists."""
+    import re
+    import tarfile
+
+    lists = {}
+    with tarfile.open(Path(REAL_DATA) / "aclImdb_v1.tar.gz") as tar:
+        for member in tar:
+            if re.fullmatch(r"aclImdb/(train|test)/urls_(pos|neg|unsup)\.txt", member.name):
+                text = tar.extractfile(member).read().decode("ascii")
+                lists[member.name] = set(re.findall(r"/title/(tt\d+)/", text))
+    assert len(lists) == 5
+    unlabelled = lists.pop("aclImdb/train/urls_unsup.txt")
+    labelled = set().union(*lists.values())
+    assert len(unlabelled) > 7000 and len(labelled) > 7000
+    assert not unlabelled & labelled
