@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-# The placeholders `setup_cell_source` replaces; SETUP_CELL is not a format string, so the
+# The placeholder `setup_cell_source` replaces; SETUP_CELL is not a format string, so the
 # cell's own f-strings keep their single braces.
 URL_PLACEHOLDER = "{repo_url}"
 # The line that lists what every notebook needs and Colab's image lacks (rdata reads the uuml
@@ -128,6 +128,8 @@ def setup_cell_source(repo_url: str, packages: Sequence[str] = ()) -> str:
         wanted[match.group(1)] = spec
     source = SETUP_CELL.replace(URL_PLACEHOLDER, repo_url)
     if wanted:
+        # The notebook's own installs follow the base line; without it they would be lost.
+        assert BASE_INSTALLS in source, "SETUP_CELL no longer has the BASE_INSTALLS line"
         literal = "{" + ", ".join(f'"{module}": "{spec}"' for module, spec in wanted.items()) + "}"
         source = source.replace(
             BASE_INSTALLS,
