@@ -1,8 +1,9 @@
 """Shared fixtures, and how the suite is split and scheduled.
 
 * ``book``: the repository's book, built once per test session.
-* ``smoke_run``: each notebook executed once per session at its smoke size, as a solution and
-  as the student's flow; every test about that notebook reads the one execution.
+* ``smoke_run``: each notebook executed once per session at its smoke size, as a solution and,
+  where that is another program, as the student's flow; every test about that notebook reads
+  the one execution.
 * ``run_notebook``: papermill with parameters of the test's own (bad values, other sizes).
 
 Both shared fixtures are shared across pytest-xdist workers as well (a file lock in the
@@ -14,6 +15,7 @@ notebook) so that module-scoped fixtures are built once, and the long groups sta
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -107,8 +109,11 @@ def group(nodeid: str, index: int) -> str:
     file = path.rsplit("/", 1)[-1]
     function, _, notebook = test.partition("[")
     if file == "test_notebook_runs.py" and notebook:
+        name = notebook.rstrip("]")
         kind = "student" if "student" in function else "solution"
-        return f"notebook-{notebook.rstrip(']')}-{kind}"
+        # A student flow that is the solution's program reads the solution's execution: on
+        # the same worker, so that no worker waits for the other's run.
+        return f"notebook-{name}-{executed_edition(name, kind)}"
     if file in SPLIT:
         # The tests of one page at one width share one visit (test_book.py's `visit`), so
         # they go together, one group per page and width: a worker that is free takes the next
@@ -190,7 +195,10 @@ def pytest_terminal_summary(terminalreporter):
     if _EXECUTIONS:
         terminalreporter.section("notebook executions (smoke size, once each)")
         for key, seconds in sorted(_EXECUTIONS.items()):
-            terminalreporter.write_line(f"{seconds:7.1f} s  {key}")
+            if isinstance(seconds, str):  # a student flow read from the solution's run
+                terminalreporter.write_line(f"{'':9}  {key}: {seconds}")
+            else:
+                terminalreporter.write_line(f"{seconds:7.1f} s  {key}")
     if _LONG_FAST_TESTS:
         terminalreporter.section(f"tests over {FAST_LIMIT:g} s not marked slow")
         for seconds, nodeid in sorted(_LONG_FAST_TESTS, reverse=True):
@@ -290,12 +298,15 @@ class SmokeRun:
             when the notebook has that parameter).
         results: the JSON the run wrote to ``results_path``, or None.
         seconds: wall-clock time of the execution.
+        edition: the edition executed: ``"solution"`` also for a student flow that is the
+            solution's program (`executed_edition`).
     """
 
     notebook: nbformat.NotebookNode
     parameters: dict
     results: dict | None
     seconds: float
+    edition: str
 
 
 def smoke_parameters(notebook: nbformat.NotebookNode, folder: Path) -> dict:
@@ -322,6 +333,28 @@ def edition(name: str, kind: str) -> nbformat.NotebookNode:
     return chapters.solution_filled(student, solution)
 
 
+def program(notebook: nbformat.NotebookNode) -> list[tuple[str, bool]]:
+    """What a kernel executes for ``notebook``: each code cell's source, in order, and whether
+    it is the ``parameters`` cell (papermill injects the parameters after it)."""
+    return [
+        (cell.source, "parameters" in cell.metadata.get("tags", []))
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+    ]
+
+
+@functools.cache
+def executed_edition(name: str, kind: str) -> str:
+    """The edition whose execution serves ``kind``: ``"solution"`` for a student flow that is
+    the solution's program cell for cell (a notebook without solution-only cells), otherwise
+    ``kind``. Executing the same program twice would only repeat the same outputs."""
+    if kind == "student" and program(edition(name, "student")) == program(
+        edition(name, "solution")
+    ):
+        return "solution"
+    return kind
+
+
 def _execute(name: str, kind: str, folder: Path) -> None:
     """Execute ``edition(name, kind)`` into ``folder``: out.ipynb, parameters.json, seconds."""
     notebook = edition(name, kind)
@@ -343,7 +376,8 @@ def smoke_run(tmp_path_factory):
     """``smoke_run(name, kind="solution") -> SmokeRun``: the notebook executed once per session.
 
     ``name`` is a notebook's file name (``"03_imdb.ipynb"``); ``kind`` is ``"solution"`` or
-    ``"student"`` (the student notebook with the solutions filled in). Every test that needs
+    ``"student"`` (the student notebook with the solutions filled in; when that is the
+    solution's program cell for cell, the solution's execution serves it). Every test that needs
     an execution at the smoke size (no errors, nbval's comparison, checks that printed,
     results written) shares this one. A failed execution is not repeated: every test that
     needs it fails with papermill's message.
@@ -351,17 +385,19 @@ def smoke_run(tmp_path_factory):
     loaded: dict[tuple[str, str], SmokeRun] = {}
 
     def run(name: str, kind: str = "solution") -> SmokeRun:
-        if (name, kind) not in loaded:
-            key = f"{kind}-{Path(name).stem}"
-            folder = once(tmp_path_factory, key, lambda out: _execute(name, kind, out))
+        executed = executed_edition(name, kind)
+        if (name, executed) not in loaded:
+            key = f"{executed}-{Path(name).stem}"
+            folder = once(tmp_path_factory, key, lambda out: _execute(name, executed, out))
             parameters = json.loads((folder / "parameters.json").read_text(encoding="utf-8"))
             results = Path(parameters.get("results_path", folder / "none"))
-            loaded[name, kind] = SmokeRun(
+            loaded[name, executed] = SmokeRun(
                 nbformat.read(folder / "out.ipynb", as_version=4),
                 parameters,
                 json.loads(results.read_text(encoding="utf-8")) if results.is_file() else None,
                 float((folder / "seconds").read_text()),
+                executed,
             )
-        return loaded[name, kind]
+        return loaded[name, executed]
 
     return run

@@ -7,8 +7,9 @@ import subprocess
 import sys
 import textwrap
 
+import nbformat
 import pytest
-from conftest import ROOT, once
+from conftest import ROOT, executed_edition, once, program
 
 
 def test_made_once_then_reused(tmp_path_factory):
@@ -75,3 +76,41 @@ def test_workers_of_one_session_share_and_wait(tmp_path):
     makers = {worker.communicate(timeout=60)[0].strip() for worker in workers}
     assert all(worker.returncode == 0 for worker in workers)
     assert len(makers) == 1 and makers <= {"gw0", "gw1"}  # both read the one maker's output
+
+
+def _notebook(*cells: tuple[str, list[str]]) -> nbformat.NotebookNode:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Chapter")] + [
+        nbformat.v4.new_code_cell(source, metadata={"tags": tags}) for source, tags in cells
+    ]
+    return notebook
+
+
+def test_a_student_flow_shares_the_solutions_run_only_when_it_is_the_same_program():
+    solution = _notebook(("n = 1", ["parameters"]), ("x = n + 1", ["solution"]), ("print(x)", []))
+    same = _notebook(("n = 1", ["parameters"]), ("x = n + 1", ["exercise"]), ("print(x)", []))
+    same.cells.insert(2, nbformat.v4.new_markdown_cell("**Your answer:**"))  # text only
+    assert program(same) == program(solution)
+    # A solution-only cell left out, a cell changed, the parameters cell moved: not the same.
+    assert program(_notebook(("n = 1", ["parameters"]), ("print(x)", []))) != program(solution)
+    assert program(_notebook(("n = 1", ["parameters"]), ("x = n", []), ("print(x)", []))) != (
+        program(solution)
+    )
+    assert program(_notebook(("n = 1", []), ("x = n + 1", ["parameters"]), ("print(x)", []))) != (
+        program(solution)
+    )
+
+
+@pytest.mark.parametrize(
+    "name", [path.name for path in sorted(ROOT.glob("solutions/[0-9]*.ipynb"))]
+)
+def test_the_edition_executed_for_a_student_flow(name):
+    from utils import chapters
+
+    solution = nbformat.read(ROOT / "solutions" / name, as_version=4)
+    filled = chapters.solution_filled(
+        nbformat.read(ROOT / "chapters" / name, as_version=4), solution
+    )
+    expected = "solution" if program(filled) == program(solution) else "student"
+    assert executed_edition(name, "student") == expected
+    assert executed_edition(name, "solution") == "solution"

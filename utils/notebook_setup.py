@@ -35,6 +35,18 @@ from pathlib import Path
 # Before anything imports TensorFlow: its C++ start-up log lines (absl's "All log messages
 # before absl::InitializeLog()", oneDNN's notice) would otherwise land in stored outputs.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# On some machines (seen on an AMD EPYC with AVX-512) TensorFlow prints them whatever that
+# setting says, so it is imported here first, with the process's stderr sent to /dev/null for
+# the import alone. An import that fails still raises its Python error, which is shown as usual.
+if importlib.util.find_spec("tensorflow") is not None:
+    stderr_fd = os.dup(2)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(stderr_fd, 2)
+            os.close(stderr_fd)
 REPO_URL = os.environ.get("COURSE_REPO_URL", "{repo_url}")
 MARKER = Path("utils", "notebook_setup.py")  # a file only the course repository has
 here = Path.cwd().resolve()
