@@ -132,15 +132,59 @@ def test_the_browser_is_installed_by_one_script_that_ci_and_the_workflow_call():
     runs = [step.get("run", "") for step in _load(BOOK)["jobs"]["build"]["steps"]]
     assert "bash .ci/install-browser" in runs
     ci_run = _commands(ROOT / ".ci" / "run")
-    assert "bash .ci/install-browser" in ci_run
+    assert any("bash .ci/install-browser" in line for line in ci_run)
     # No second copy of the install step.
     assert not any("chromium" in line for line in ci_run)
     assert not any("chromium" in line for line in _commands(BOOK))
 
 
-def test_ci_runs_the_colab_tests_after_the_tests():
-    ci_run = _commands(ROOT / ".ci" / "run")
-    assert ci_run.index("timed make test") < ci_run.index("timed make test-colab")
+def _ci_run(tmp_path: Path, failing: str = "") -> tuple[subprocess.CompletedProcess, list[str]]:
+    """.ci/run in a copy of the repository's .ci, with stand-ins for `make` (which logs each
+    call with its CPU niceness and fails for the target ``failing``) and the browser install."""
+    (tmp_path / ".ci").mkdir()
+    shutil.copy(ROOT / ".ci" / "run", tmp_path / ".ci" / "run")
+    (tmp_path / ".ci" / "install-browser").write_text('echo "browser $(nice)" >> calls\n')
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake_make = bin_dir / "make"
+    fake_make.write_text(
+        "#!/usr/bin/env bash\n"
+        'echo "make $* $(nice)" >> calls\n'
+        f'if [ "${{@: -1}}" = "{failing}" ]; then echo "{failing} failed"; exit 2; fi\n'
+    )
+    fake_make.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(
+        ["bash", str(tmp_path / ".ci" / "run")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    calls = (tmp_path / "calls").read_text(encoding="utf-8").splitlines()
+    return result, calls
+
+
+def test_ci_runs_both_test_steps_after_the_environments_and_the_browser(tmp_path):
+    result, calls = _ci_run(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    base = int(calls[0].split()[-1]) if calls[0].startswith("browser") else None
+    niceness = {" ".join(c.split()[:-1]): int(c.split()[-1]) for c in calls}
+    assert set(niceness) == {"browser", "make -j 2 venv venv-colab", "make test", "make test-colab"}
+    order = [" ".join(c.split()[:-1]) for c in calls]
+    assert order.index("make -j 2 venv venv-colab") < order.index("make test")
+    assert order.index("make -j 2 venv venv-colab") < order.index("make test-colab")
+    # test-colab runs beside make test at a lower priority, so make test keeps the cores.
+    assert niceness["make test-colab"] > niceness["make test"]
+    assert base is None or niceness["make test"] == base
+    assert "make test-colab (ran beside make test, niced)" in result.stdout
+
+
+@pytest.mark.parametrize("failing", ["test", "test-colab", "venv-colab"])
+def test_ci_fails_when_any_step_fails(tmp_path, failing):
+    result, calls = _ci_run(tmp_path, failing)
+    assert result.returncode != 0, f"{failing} failed but .ci/run passed:\n{result.stdout}"
+    assert f"{failing} failed" in result.stdout  # its output is shown, not swallowed
 
 
 def test_the_workflow_fetches_the_data_before_the_tests():

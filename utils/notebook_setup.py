@@ -35,7 +35,7 @@ from pathlib import Path
 # Before anything imports TensorFlow: its C++ start-up log lines (absl's "All log messages
 # before absl::InitializeLog()", oneDNN's notice) would otherwise land in stored outputs.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# On some machines (seen on an AMD EPYC with AVX-512) TensorFlow prints them whatever that
+# On some machines (seen on an AMD EPYC server CPU) TensorFlow prints them whatever that
 # setting says, so it is imported here first, with the process's stderr sent to /dev/null for
 # the import alone. An import that fails still raises its Python error, which is shown as usual.
 if importlib.util.find_spec("tensorflow") is not None:
