@@ -433,3 +433,62 @@ def test_temporary_files_of_killed_loaders_are_removed_once_stale(expected):
     cache.unlink()
     data.load_imdb(num_words=10, maxlen=8)
     assert not stale.exists() and fresh.exists() and cache.is_file()
+
+
+def test_loaders_that_find_a_cache_missing_together_build_it_once(tmp_path):
+    """Notebooks started together wait for the first builder instead of tokenising the
+    archive each (issue 22); they all get its arrays, and no lock file stays behind."""
+    import threading
+
+    from utils.data import cache
+
+    path = tmp_path / "cache" / "imdb-tokens-0123456789abcdef.npz"
+    builds, results, errors = [], [], []
+    start = threading.Barrier(3)
+
+    def build():
+        builds.append(threading.current_thread().name)
+        time.sleep(0.5)  # long enough that the others arrive while it builds
+        return {"numbers": np.arange(5)}
+
+    def load():
+        try:
+            start.wait()
+            results.append(cache.read_or_build(path, build, check=lambda arrays: None))
+        except Exception as error:  # reported below, with the thread's failure
+            errors.append(error)
+
+    threads = [threading.Thread(target=load, name=f"loader {i}") for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not errors, errors
+    assert len(builds) == 1, f"built {len(builds)} times: {builds}"
+    assert len(results) == 3
+    for result in results:
+        np.testing.assert_array_equal(result["numbers"], np.arange(5))
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    # A later loader reads the cache and never builds.
+    assert cache.read_or_build(path, lambda: pytest.fail("built again"), lambda a: None)
+
+
+def test_a_cache_folder_without_locks_still_builds_and_stores(tmp_path, monkeypatch):
+    """Where no lock can be taken (no fcntl, as on Windows), each loader builds: correct, as
+    before, only slower."""
+    import builtins
+
+    from utils.data import cache
+
+    real_import = builtins.__import__
+
+    def without_fcntl(name, *args, **kwargs):
+        if name == "fcntl":
+            raise ImportError("no fcntl here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", without_fcntl)
+    path = tmp_path / "cache" / "imdb-tokens-0123456789abcdef.npz"
+    arrays = cache.read_or_build(path, lambda: {"numbers": np.arange(3)}, lambda a: None)
+    np.testing.assert_array_equal(arrays["numbers"], np.arange(3))
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]

@@ -26,6 +26,7 @@ _REQUIREMENT = re.compile(r"([A-Za-z][A-Za-z0-9_]*)(==[0-9][0-9A-Za-z.]*)?")
 SETUP_CELL = """\
 # Setup. Inside the course repository this only puts `utils` on the path. Elsewhere
 # (Google Colab) it clones the repository for `utils` and installs what is missing.
+import importlib.abc
 import importlib.util
 import os
 import subprocess
@@ -35,18 +36,39 @@ from pathlib import Path
 # Before anything imports TensorFlow: its C++ start-up log lines (absl's "All log messages
 # before absl::InitializeLog()", oneDNN's notice) would otherwise land in stored outputs.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
 # On some machines (seen on an AMD EPYC server CPU) TensorFlow prints them whatever that
-# setting says, so it is imported here first, with the process's stderr sent to /dev/null for
-# the import alone. An import that fails still raises its Python error, which is shown as usual.
-if importlib.util.find_spec("tensorflow") is not None:
-    stderr_fd = os.dup(2)
-    with open(os.devnull, "w") as devnull:
-        os.dup2(devnull.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-        finally:
-            os.dup2(stderr_fd, 2)
-            os.close(stderr_fd)
+# setting says, so its first import, wherever it happens, runs with the process's stderr
+# sent to /dev/null; Python's own errors are still shown. (Importing it here instead would
+# cost seconds before a notebook has checked its parameters.)
+class QuietTensorFlowImport(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name != "tensorflow":
+            return None
+        sys.meta_path.remove(self)  # once only; the real finders locate the package
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            run = spec.loader.exec_module
+
+            def exec_module(module):
+                stderr_fd = os.dup(2)
+                with open(os.devnull, "w") as devnull:
+                    os.dup2(devnull.fileno(), 2)
+                    try:
+                        run(module)
+                    finally:
+                        os.dup2(stderr_fd, 2)
+                        os.close(stderr_fd)
+
+            spec.loader.exec_module = exec_module
+        return spec
+
+
+if "tensorflow" not in sys.modules and not any(
+    type(finder).__name__ == "QuietTensorFlowImport" for finder in sys.meta_path
+):  # not yet imported, and not waiting already from an earlier run of this cell
+    sys.meta_path.insert(0, QuietTensorFlowImport())
 REPO_URL = os.environ.get("COURSE_REPO_URL", "{repo_url}")
 MARKER = Path("utils", "notebook_setup.py")  # a file only the course repository has
 here = Path.cwd().resolve()

@@ -4,7 +4,9 @@ A cache that cannot be read, does not prove its content or does not add up is di
 with a warning and rebuilt; a cache that cannot be written costs only time (a warning,
 and the data uncached). Writes go to a unique temporary file in the cache directory,
 then an atomic rename, so concurrent loaders never see or clobber each other's
-half-written files.
+half-written files. Loaders that find the same cache missing at the same time (notebooks and
+tests started together) take turns (:func:`read_or_build`): the first builds it, the others
+wait and read it, instead of each decompressing and tokenising the archive.
 
 Each cache holds, besides its arrays, a SHA-256 digest of them and of its own file name
 (:func:`content_digest`), stored as its last member. The zip format's CRC-32 already
@@ -16,6 +18,7 @@ write the cache can recompute it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
@@ -23,7 +26,7 @@ import time
 import warnings
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -187,6 +190,54 @@ def read(
     except OSError:
         pass  # e.g. another loader removed it first; the rebuilt cache replaces it anyway
     return None
+
+
+def read_or_build(
+    path: Path,
+    build: Callable[[], dict[str, np.ndarray]],
+    check: Callable[[dict[str, np.ndarray]], str | None] | None = None,
+    what: str = "token cache",
+) -> dict[str, np.ndarray]:
+    """The cached arrays at ``path`` (:func:`read`), or ``build()``'s, then stored (:func:`write`).
+
+    Only one loader at a time builds a missing cache: the others wait for it and then read
+    what it wrote, rather than spending the same seconds on the same arrays. Where the
+    cache folder allows no lock (no ``fcntl``, as on Windows; a folder that cannot be
+    written), each builds its own, as before; the atomic write keeps that correct.
+    """
+    arrays = read(path, check, what)
+    if arrays is None:
+        with _one_builder(path):
+            arrays = read(path, check, what)  # built by the loader we waited for
+            if arrays is None:
+                arrays = build()
+                write(path, arrays, what)
+    return arrays
+
+
+@contextlib.contextmanager
+def _one_builder(path: Path) -> Iterator[None]:
+    """Held while this process builds the cache at ``path``: an exclusive lock on
+    ``path.lock``, removed once the cache is written (a loader that arrives later finds the
+    cache and never locks). Without a lock it does nothing."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here, and none needed for correctness
+        yield
+        return
+    lock = path.with_name(path.name + ".lock")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock, "w")  # closed below, after the build
+    except OSError:
+        yield  # an unwritable folder: write() warns about the cache itself
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        handle.close()  # releases the lock; a waiter now finds the cache written
 
 
 def _without_digest(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

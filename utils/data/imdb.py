@@ -98,10 +98,7 @@ def _load_tokenized(archive: Path) -> dict[str, np.ndarray]:
     source = f"{_file_digest(archive)}|{TOKENIZER_VERSION}|{cache.FORMAT}"
     key = hashlib.sha256(source.encode()).hexdigest()[:16]
     path = cache.cache_dir() / f"imdb-tokens-{key}.npz"
-    arrays = cache.read(path)
-    if arrays is None:
-        arrays = _tokenize_archive(archive)
-        cache.write(path, arrays)
+    arrays = cache.read_or_build(path, lambda: _tokenize_archive(archive))
     _VOCABULARIES[_stat_key(archive)] = arrays["vocabulary"]
     return arrays
 
@@ -359,19 +356,22 @@ def _archive_texts(archive: Path) -> dict[str, tuple[list[str], np.ndarray]]:
     source = f"{_file_digest(archive)}|texts {TEXTS_VERSION}|{cache.FORMAT}"
     key = hashlib.sha256(source.encode()).hexdigest()[:16]
     path = cache.cache_dir() / f"imdb-texts-{key}.npz"
-    arrays = cache.read(
-        path,
-        lambda found: texts_problem(found, imdb_archive.REVIEWS_PER_CLASS),
-        "text cache",
-    )
-    if arrays is None:
+
+    def build() -> dict[str, np.ndarray]:
         splits = read_imdb_archive(archive)
         arrays = {}
         for split in ("train", "test"):
             utf8, sizes = cache.encode_texts(splits[split].texts)
             arrays[f"{split}_utf8"], arrays[f"{split}_sizes"] = utf8, sizes
             arrays[f"{split}_labels"] = np.asarray(splits[split].labels)
-        cache.write(path, arrays, "text cache")
+        return arrays
+
+    arrays = cache.read_or_build(
+        path,
+        build,
+        lambda found: texts_problem(found, imdb_archive.REVIEWS_PER_CLASS),
+        "text cache",
+    )
     return {
         split: (
             cache.decode_texts(arrays[f"{split}_utf8"], arrays[f"{split}_sizes"]),

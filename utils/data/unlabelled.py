@@ -137,16 +137,16 @@ def load_imdb_unlabelled_texts() -> list[str]:
     archive = _archive()
     expected = UNLABELLED_REVIEWS
     path = _cache_path(archive)
+
+    def build() -> dict[str, np.ndarray]:
+        text_bytes, lengths = cache.encode_texts(read_unlabelled_archive(archive, expected))
+        return {"text_bytes": text_bytes, "lengths": lengths}
+
     # Read like every cache of the course: its digest and its consistency are checked.
-    arrays = cache.read(
-        path, lambda found: _cache_problem(found, expected), "cache of unlabelled reviews"
+    arrays = cache.read_or_build(
+        path, build, lambda found: _cache_problem(found, expected), "cache of unlabelled reviews"
     )
-    if arrays is not None:
-        return cache.decode_texts(arrays["text_bytes"], arrays["lengths"])
-    texts = read_unlabelled_archive(archive, expected)
-    text_bytes, lengths = cache.encode_texts(texts)
-    cache.write(path, {"text_bytes": text_bytes, "lengths": lengths}, "cache of unlabelled reviews")
-    return texts
+    return cache.decode_texts(arrays["text_bytes"], arrays["lengths"])
 
 
 __all__ = ["UNLABELLED_REVIEWS", "load_imdb_unlabelled_texts", "read_unlabelled_archive"]
