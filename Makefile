@@ -88,9 +88,10 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check $(LINTED)
 	$(VENV)/bin/ruff format --check $(LINTED)
 
-# Every notebook is executed once, at smoke size, as a solution and as the student's flow
-# (tests/test_notebook_runs.py); the stored outputs are compared with that execution as
-# `pytest --nbval` would (tests/stored_outputs.py), and the book is built once.
+# Every notebook is executed once, at smoke size, as a solution and, where the student edition
+# leaves solution cells out, as the student's flow (tests/test_notebook_runs.py); the stored
+# outputs are compared with that execution as `pytest --nbval` would (tests/stored_outputs.py),
+# and the book is built once.
 test: lint mathjax
 	$(PY) -m pytest $(XDIST) --durations=30 tests
 
@@ -101,7 +102,8 @@ test-fast: $(STAMP)
 # What students run in Colab, under Colab's package versions: every chapter with its stubs filled
 # by the solutions, at smoke size (the student-flow tests of tests/test_notebook_runs.py). The
 # solution notebooks, which instructors run with papermill under requirements.txt, are run by
-# `make test`; the student flow executes the same code with the student's cells in between.
+# `make test`; the student flow executes the same code without the solution-only cells (where
+# there are none, it is the solution's program cell for cell, and that is what runs here).
 # The smoke size comes from each notebook's metadata (course.smoke_parameters). The first line
 # prints the versions the run uses.
 test-colab: $(STAMP_COLAB)
