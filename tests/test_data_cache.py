@@ -492,3 +492,21 @@ def test_a_cache_folder_without_locks_still_builds_and_stores(tmp_path, monkeypa
     arrays = cache.read_or_build(path, lambda: {"numbers": np.arange(3)}, lambda a: None)
     np.testing.assert_array_equal(arrays["numbers"], np.arange(3))
     assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+
+
+def test_a_builder_that_hangs_stalls_the_others_only_for_a_while(tmp_path, monkeypatch):
+    import fcntl
+
+    from utils.data import cache
+
+    monkeypatch.setattr(cache, "BUILD_PATIENCE_SECONDS", 0.5)
+    path = tmp_path / "cache" / "imdb-tokens-0123456789abcdef.npz"
+    path.parent.mkdir()
+    with open(path.with_name(path.name + ".lock"), "w") as held:  # a builder that never ends
+        fcntl.flock(held, fcntl.LOCK_EX)
+        start = time.monotonic()
+        with pytest.warns(cache.CacheWarning, match=r"Another process has been building .*delete"):
+            arrays = cache.read_or_build(path, lambda: {"numbers": np.arange(2)}, lambda a: None)
+        assert time.monotonic() - start < 10
+    np.testing.assert_array_equal(arrays["numbers"], np.arange(2))
+    assert path.is_file()

@@ -45,6 +45,11 @@ ARRAYS = ("vocabulary",) + tuple(
 )
 
 
+# How long a loader waits for another that builds the same cache (seconds; tokenising the
+# whole archive takes about 15 s on 2 cores) before it builds its own.
+BUILD_PATIENCE_SECONDS = 300.0
+
+
 class CacheWarning(UserWarning):
     """The token cache was discarded or could not be written; the data are still correct."""
 
@@ -233,7 +238,23 @@ def _one_builder(path: Path) -> Iterator[None]:
         yield  # an unwritable folder: write() warns about the cache itself
         return
     try:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+        waited = 0.0
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if waited >= BUILD_PATIENCE_SECONDS:  # a builder that hangs must not stall us
+                    warnings.warn(
+                        f"Another process has been building {path} for {waited:.0f} s; "
+                        "building it here as well. If no other notebook or script is "
+                        f"loading the data, delete {lock} before the next load.",
+                        CacheWarning,
+                        stacklevel=caller_stacklevel(),
+                    )
+                    break
+                time.sleep(0.2)
+                waited += 0.2
         yield
     finally:
         lock.unlink(missing_ok=True)
