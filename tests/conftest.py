@@ -143,20 +143,24 @@ def pytest_collection_modifyitems(config, items):
         if nbformat.read(path, as_version=4).metadata.get("course", {}).get("smoke_parameters")
     }
     groups = _groups([item.nodeid for item in items])
-    rank: dict[str, int] = {}
     for item in items:
         where = item.path.relative_to(ROOT).as_posix()
         function = f"{where}::{getattr(item, 'originalname', item.name)}"
         if function in SLOW_TESTS or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
+    slow_groups = {groups[item.nodeid] for item in items if "slow" in item.keywords}
+    rank: dict[str, int] = {}
+    for item in items:
         name = groups[item.nodeid]
         if name.startswith("notebook-"):
             rank[item.nodeid] = 0 if name.split("-")[1] in costly else 2
-        else:
-            rank[item.nodeid] = 1 if item.path.name in SPLIT else 3
+        elif item.path.name in SPLIT:
+            rank[item.nodeid] = 1
+        else:  # files with slow tests before the files of unit tests only, which fill the end
+            rank[item.nodeid] = 3 if name in slow_groups else 4
     # The scheduler below hands out the groups in the order they are first collected: the
-    # longest first (the notebooks that train, the browser tests), so that the two workers
-    # finish together rather than one waiting for the last long group.
+    # longest first (the notebooks that train, the browser tests, the files with slow tests),
+    # so that the two workers finish together rather than one waiting for the last long group.
     items.sort(key=lambda item: rank[item.nodeid])
 
 
