@@ -526,23 +526,27 @@ def test_smoke_run_writes_results_for_every_model(smoke_run):
     assert "Skipped" not in _stored_text(notebook)
 
 
-@pytest.mark.parametrize(
-    ("parameters", "message"),
-    [
-        ({"epochs_scale": 0}, "epochs_scale must be a finite number greater than 0"),
-        ({"train_samples": 10}, "train_samples must be None"),
-        ({"tuned_max_epochs": "x"}, "tuned_max_epochs must be an integer"),
-        ({"results_path": "/nonexistent-dir/r.json"}, "does not exist"),
-    ],
-)
-def test_bad_parameters_fail_before_anything_is_imported_or_trained(
-    run_notebook, parameters, message
-):
+BAD_PARAMETERS = {  # each with the message its rule gives
+    "epochs_scale": (0, "epochs_scale must be a finite number greater than 0"),
+    "train_samples": (10, "train_samples must be None"),
+    "tuned_max_epochs": ("x", "tuned_max_epochs must be an integer"),
+    "results_path": ("/nonexistent-dir/r.json", "does not exist"),
+}
+
+
+def test_bad_parameters_fail_before_anything_is_imported_or_trained(run_notebook):
+    # One run with every bad value: validate_parameters reports each on its own line, so
+    # each rule is still checked (a kernel start per value would only repeat the same cells).
     import papermill
 
-    with pytest.raises(papermill.PapermillExecutionError, match=message) as error:
-        run_notebook(NOTEBOOK, parameters, timeout=60)
-    assert "validate_parameters" in str(error.value)  # the check cell, before the imports
+    with pytest.raises(papermill.PapermillExecutionError) as error:
+        run_notebook(
+            NOTEBOOK, {name: value for name, (value, _) in BAD_PARAMETERS.items()}, timeout=60
+        )
+    text = str(error.value)
+    assert "validate_parameters" in text  # the check cell, before the imports
+    for name, (value, message) in BAD_PARAMETERS.items():
+        assert message in text, f"{name}={value!r}: no {message!r} in\n{text}"
 
 
 # --------------------------------------------------------------------------- the figure
