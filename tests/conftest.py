@@ -35,6 +35,8 @@ sys.path.insert(0, str(ROOT))
 EDITIONS = ("solution", "student")
 # nbval's switch for a quick run; the notebooks' own smoke parameters are passed instead.
 SMOKE_VARIABLE = "COURSE_NBVAL_SMOKE"
+# TensorFlow's C++ start-up lines (issue 17), which no output may show.
+TF_LOG_LINES = ("absl::InitializeLog", "oneDNN custom operations", "cpu_feature_guard")
 # A test that uses one of these takes seconds: it executes a notebook, builds a book or reads
 # the whole IMDB archive.
 SLOW_FIXTURES = {"smoke_run", "run_notebook", "book", "small_book", "real_archive"}

@@ -26,6 +26,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import stored_outputs
+from conftest import TF_LOG_LINES
 
 from utils import chapters
 
@@ -34,7 +35,6 @@ SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 
 CHECK_CALL = re.compile(r"^\s*check_\w+\(", re.MULTILINE)
 # What a cell prints when it could not do its job on the student's path (issue 17).
-TF_LOG_LINES = ("absl::InitializeLog", "oneDNN custom operations", "cpu_feature_guard")
 FALLBACK = re.compile(r"\bskipp(?:ed|ing)\b", re.IGNORECASE)
 needs_data = pytest.mark.skipif(
     not os.environ.get("COURSE_DATA_DIR"), reason="needs COURSE_DATA_DIR with the course data"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import TF_LOG_LINES
 
 from utils import chapters
 
@@ -126,9 +127,6 @@ def test_the_cells_of_the_issue_are_cleared_and_data_exploration_stays(name, sta
     cleared = [cell for first, cell in cells.items() if first.startswith(start)]
     assert cleared and all(not cell.outputs for cell in cleared), f"{name}: {start}"
     assert any(first.startswith(kept) and cell.outputs for first, cell in cells.items()), kept
-
-
-TF_LOG_LINES = ("absl::InitializeLog", "oneDNN custom operations", "cpu_feature_guard")
 
 
 @pytest.mark.parametrize(
